@@ -1,0 +1,456 @@
+//! The typed domain model: everything in a libvirt domain definition that
+//! decides what a confined VM may touch, and nothing else.
+//!
+//! Paths are kept exactly as the XML spells them (`String`): checking and
+//! canonicalising them is the policy step's job, so that errors can quote
+//! what the user wrote.
+
+use super::uuid::DomainUuid;
+
+/// A parsed `<domain>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Domain {
+    /// `<domain type=…>`: `kvm`, `qemu`, `kqemu`, `lxc`, `xen`, …
+    pub virt_type: String,
+    /// `<domain id=…>`; absent for inactive definitions (libvirt then uses -1).
+    pub id: Option<i64>,
+    pub name: String,
+    pub uuid: DomainUuid,
+    pub os: Os,
+    /// Domain-level `<seclabel>` elements, in document order.
+    pub seclabels: Vec<SecLabel>,
+    pub devices: Devices,
+    /// `<sysinfo type='fwcfg'>` entries.
+    pub fw_cfg: Vec<FwCfgEntry>,
+    /// `<launchSecurity type=…>` (sev, s390-pv, …).
+    pub launch_security: Option<String>,
+    /// `<memoryBacking>` has `<hugepages/>`.
+    pub hugepages: bool,
+}
+
+impl Domain {
+    /// The id libvirt puts in per-run paths: the live id, or -1.
+    pub fn id_or_default(&self) -> i64 {
+        self.id.unwrap_or(-1)
+    }
+
+    /// The seclabel for the AppArmor model, if any.
+    pub fn apparmor_seclabel(&self) -> Option<&SecLabel> {
+        self.seclabels
+            .iter()
+            .find(|s| s.model.as_deref().is_none_or(|m| m == "apparmor"))
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Os {
+    /// `<os><type>` text: `hvm`, `linux`, `exe`, `xen`, …
+    pub os_type: String,
+    pub arch: Option<String>,
+    pub machine: Option<String>,
+    pub loader: Option<Loader>,
+    pub nvram: Option<Nvram>,
+    pub kernel: Option<String>,
+    pub initrd: Option<String>,
+    pub dtb: Option<String>,
+    pub acpi_tables: Vec<AcpiTable>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Loader {
+    /// The loader path (element text); may be absent with firmware autoselection.
+    pub path: Option<String>,
+    pub readonly: Option<bool>,
+    /// `type='rom'|'pflash'`.
+    pub kind: Option<String>,
+    pub secure: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Nvram {
+    /// The VARS file QEMU opens, as a storage source: the element text in the
+    /// classic form, or `<nvram type='file'><source file=…/>` in the new one.
+    pub source: Option<StorageSource>,
+    /// `template=…`: libvirt copies it; QEMU never opens it.
+    pub template: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcpiTable {
+    /// `type=…` (`slic`, `msdm`, …).
+    pub kind: Option<String>,
+    pub path: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FwCfgEntry {
+    pub name: Option<String>,
+    /// `file=…`: a host file QEMU reads.
+    pub file: Option<String>,
+}
+
+/// `<seclabel>` at domain or device level.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SecLabel {
+    pub model: Option<String>,
+    /// `dynamic`, `static` or `none`; `None` when the attribute is absent.
+    pub kind: Option<SecLabelType>,
+    /// `relabel='yes'|'no'`; `None` when absent.
+    pub relabel: Option<bool>,
+    pub label: Option<String>,
+    pub imagelabel: Option<String>,
+    pub baselabel: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecLabelType {
+    Dynamic,
+    Static,
+    None,
+}
+
+impl SecLabel {
+    /// A device-level label that opts this device out of AppArmor labelling.
+    pub fn opts_out_of_apparmor(&self) -> bool {
+        self.model.as_deref().is_none_or(|m| m == "apparmor") && self.relabel == Some(false)
+    }
+}
+
+/// All devices, each list in document order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Devices {
+    pub emulator: Option<String>,
+    pub disks: Vec<Disk>,
+    /// `<serial>`, `<parallel>`, `<channel>` and `<console>`, in document order
+    /// within each kind; see [`CharDev::kind`].
+    pub serials: Vec<CharDev>,
+    pub consoles: Vec<CharDev>,
+    pub parallels: Vec<CharDev>,
+    pub channels: Vec<CharDev>,
+    pub graphics: Vec<Graphics>,
+    pub hostdevs: Vec<HostDev>,
+    pub filesystems: Vec<Filesystem>,
+    pub inputs: Vec<Input>,
+    pub interfaces: Vec<Interface>,
+    pub memory: Vec<MemoryDevice>,
+    pub shmems: Vec<Shmem>,
+    pub tpms: Vec<Tpm>,
+    pub smartcards: Vec<Smartcard>,
+    pub vsock: Option<Vsock>,
+}
+
+// ---------------------------------------------------------------- storage ---
+
+/// `<disk type=…>` / `<source>` kinds (libvirt's storage types).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StorageType {
+    File,
+    Block,
+    Dir,
+    Network,
+    Volume,
+    Nvme,
+    VhostUser,
+    Vdpa,
+}
+
+impl StorageType {
+    /// Storage QEMU opens by host path (libvirt's "local storage").
+    pub fn is_local(self) -> bool {
+        matches!(
+            self,
+            StorageType::File | StorageType::Block | StorageType::Dir
+        )
+    }
+}
+
+/// One layer of a disk (or NVRAM) chain as the XML describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageSource {
+    pub kind: StorageType,
+    /// Host path: `file=`, `dev=` or `dir=` of `<source>`; the `path=` of a
+    /// vhost-user or vdpa `<source dev>`; `None` for empty drives and network
+    /// sources.
+    pub path: Option<String>,
+    /// Image format: `<driver type=…>` for the top layer, `<format type=…>`
+    /// inside `<backingStore>`.
+    pub format: Option<String>,
+    pub readonly: bool,
+    /// Network protocol (`nbd`, `rbd`, `iscsi`, …) for network sources.
+    pub protocol: Option<String>,
+    /// `<source pool=… volume=…>` for volume disks.
+    pub pool: Option<String>,
+    pub volume: Option<String>,
+    /// `<dataStore>`: a qcow2 external data file declared in the XML.
+    pub data_store: Option<Box<StorageSource>>,
+    /// Per-source `<seclabel>` elements.
+    pub seclabels: Vec<SecLabel>,
+    /// The next layer down, as declared by `<backingStore>`.
+    pub backing: Backing,
+}
+
+impl StorageSource {
+    pub fn new(kind: StorageType, path: Option<String>) -> Self {
+        StorageSource {
+            kind,
+            path,
+            format: None,
+            readonly: false,
+            protocol: None,
+            pool: None,
+            volume: None,
+            data_store: None,
+            seclabels: Vec::new(),
+            backing: Backing::Unknown,
+        }
+    }
+}
+
+/// What the XML says about the layer below.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backing {
+    /// No `<backingStore>` element: the chain must be read from image headers.
+    Unknown,
+    /// `<backingStore/>`: the chain ends here.
+    None,
+    /// `<backingStore type=…>…</backingStore>`.
+    Layer(Box<StorageSource>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Disk {
+    /// `device=`: `disk`, `cdrom`, `floppy`, `lun`.
+    pub device: String,
+    /// `None` for an empty cdrom/floppy.
+    pub source: Option<StorageSource>,
+    pub target_dev: Option<String>,
+    pub target_bus: Option<String>,
+    pub shareable: bool,
+}
+
+// ---------------------------------------------------------------- chardev ---
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CharDevKind {
+    Serial,
+    Parallel,
+    Channel,
+    Console,
+}
+
+/// A character device backend (`<serial type=…>` and friends, also used for
+/// vhost-user NIC and shmem server sockets).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CharDev {
+    pub kind: CharDevKind,
+    /// `type=`: `pty`, `dev`, `file`, `pipe`, `unix`, `tcp`, `udp`, `null`, …
+    pub source_type: String,
+    /// `<source path=…>` (or `<source mode=… path=…>` for unix).
+    pub path: Option<String>,
+    /// `<log file=…>`.
+    pub log_file: Option<String>,
+    /// `<target type=…>` / `name=` (for channels).
+    pub target_type: Option<String>,
+    pub target_name: Option<String>,
+    pub seclabels: Vec<SecLabel>,
+}
+
+// --------------------------------------------------------------- graphics ---
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Graphics {
+    /// `vnc`, `spice`, `sdl`, `egl-headless`, `dbus`, `rdp`, `desktop`.
+    pub kind: String,
+    /// `<listen type='socket' socket=…>` paths (and `socket=` on `<graphics>`).
+    pub listen_sockets: Vec<String>,
+    /// `<gl enable='yes'>` (spice, sdl, dbus) or egl-headless.
+    pub gl: bool,
+    /// Explicit `rendernode=` (`<gl rendernode>` or `<graphics rendernode>`).
+    pub rendernode: Option<String>,
+    /// SDL `xauth=`.
+    pub xauth: Option<String>,
+    /// SDL `display=`.
+    pub display: Option<String>,
+}
+
+// ---------------------------------------------------------------- hostdev ---
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostDev {
+    /// `mode=`: `subsystem` or `capabilities`.
+    pub mode: String,
+    pub source: HostDevSource,
+    pub seclabels: Vec<SecLabel>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HostDevSource {
+    Usb {
+        vendor: Option<u16>,
+        product: Option<u16>,
+        bus: Option<u32>,
+        device: Option<u32>,
+    },
+    Pci {
+        address: PciAddress,
+        /// `<driver name=…>`: `vfio`, `kvm`, `xen`; `None` means the default (vfio).
+        driver: Option<String>,
+    },
+    Mdev {
+        /// `model=`: `vfio-pci`, `vfio-ccw`, `vfio-ap`.
+        model: Option<String>,
+        uuid: Option<String>,
+    },
+    Scsi {
+        /// `protocol='iscsi'` sources are network devices.
+        protocol: Option<String>,
+        adapter: Option<String>,
+        bus: Option<u32>,
+        target: Option<u32>,
+        unit: Option<u64>,
+    },
+    ScsiHost {
+        /// `protocol='vhost'`.
+        protocol: Option<String>,
+        wwpn: Option<String>,
+    },
+    /// `mode='capabilities'` (LXC storage, misc, net) and unknown types.
+    Other { kind: String },
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PciAddress {
+    pub domain: u32,
+    pub bus: u8,
+    pub slot: u8,
+    pub function: u8,
+}
+
+impl std::fmt::Display for PciAddress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{:04x}:{:02x}:{:02x}.{:x}",
+            self.domain, self.bus, self.slot, self.function
+        )
+    }
+}
+
+// ------------------------------------------------------------- filesystem ---
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filesystem {
+    /// `type=`: `mount`, `block`, `file`, `template`, `ram`, `bind`, `volume`.
+    pub kind: String,
+    /// `<driver type=…>`: `path` (9p, the default), `handle`, `loop`, `nbd`,
+    /// `ploop`, `virtiofs`; `None` when absent.
+    pub driver: Option<String>,
+    /// `accessmode=`: `passthrough`, `mapped`, `squash`.
+    pub accessmode: Option<String>,
+    /// `<source dir=…>` (or `file=`, `dev=`, `name=` depending on type).
+    pub source: Option<String>,
+    /// `<source socket=…>` for an externally started virtiofsd.
+    pub socket: Option<String>,
+    pub target: Option<String>,
+    pub readonly: bool,
+    /// `<binary path=…>` of virtiofsd.
+    pub binary: Option<String>,
+}
+
+// ------------------------------------------------------------------ input ---
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Input {
+    /// `type=`: `mouse`, `tablet`, `keyboard`, `passthrough`, `evdev`.
+    pub kind: String,
+    /// `<source evdev=…>` (passthrough, evdev) or `dev=`.
+    pub evdev: Option<String>,
+}
+
+// -------------------------------------------------------------- interface ---
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    /// `type=`: `network`, `bridge`, `ethernet`, `vhostuser`, `vdpa`, `user`, …
+    pub kind: String,
+    /// `<model type=…>`.
+    pub model: Option<String>,
+    /// `<driver name=…>`: `qemu`, `vhost`.
+    pub driver_name: Option<String>,
+    /// `<backend type=…>` (`passt`, `default`).
+    pub backend: Option<String>,
+    /// The vhost-user socket (`<source type='unix' path=…>`) or the vDPA
+    /// device (`<source dev=…>`).
+    pub source_path: Option<String>,
+    /// `<source type=…>` for vhost-user.
+    pub source_type: Option<String>,
+}
+
+// ----------------------------------------------------------------- memory ---
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemoryDevice {
+    /// `model=`: `dimm`, `nvdimm`, `virtio-pmem`, `virtio-mem`, `sgx-epc`.
+    pub model: String,
+    /// `<source><path>`.
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shmem {
+    pub name: String,
+    /// `<model type=…>`: `ivshmem`, `ivshmem-plain`, `ivshmem-doorbell`.
+    pub model: Option<String>,
+    /// `<server path=…>` when a `<server>` element is present.
+    pub server: Option<ShmemServer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShmemServer {
+    /// `None` means libvirt's default socket path.
+    pub path: Option<String>,
+}
+
+// -------------------------------------------------------------------- tpm ---
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tpm {
+    /// `model=`: `tpm-tis`, `tpm-crb`, `tpm-spapr`.
+    pub model: Option<String>,
+    pub backend: TpmBackend,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TpmBackend {
+    Emulator {
+        /// `version='1.2'|'2.0'`; `None` when absent.
+        version: Option<String>,
+        /// `<source type='file' path=…>` persistent state (libvirt ≥ 9.x).
+        state_path: Option<String>,
+    },
+    Passthrough {
+        /// `<device path=…>`, e.g. `/dev/tpm0`.
+        device: Option<String>,
+    },
+    External {
+        socket: Option<String>,
+    },
+}
+
+// -------------------------------------------------------------- smartcard ---
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Smartcard {
+    Host,
+    HostCertificates {
+        /// `<database>`; libvirt's default is `/etc/pki/nssdb`.
+        database: Option<String>,
+    },
+    Passthrough,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vsock {
+    pub cid: Option<u32>,
+    pub auto: bool,
+}

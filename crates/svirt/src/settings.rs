@@ -1,0 +1,90 @@
+//! Every way svirt's output may differ from libvirt's helper is one named
+//! switch here, and one line in `docs/compatibility.md`.
+
+/// Where libvirt keeps per-VM state (its build-time directories).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    /// `LOCALSTATEDIR`, normally `/var`.
+    pub localstatedir: String,
+    /// `RUNSTATEDIR`, normally `/run`.
+    pub runstatedir: String,
+}
+
+impl Default for Layout {
+    fn default() -> Self {
+        Layout {
+            localstatedir: "/var".into(),
+            runstatedir: "/run".into(),
+        }
+    }
+}
+
+/// The policy switches. [`Settings::libvirt_compatible`] reproduces libvirt
+/// 9.0's helper byte for byte; [`Settings::default`] is the safe mode.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Backslash-escape AppArmor pattern characters and `@` in every path
+    /// that comes from the domain, so a rule matches that one path. libvirt
+    /// leaves `* ? [ ] { } ^ , @{` live inside the quotes.
+    pub escape_paths: bool,
+    /// Match restricted and read-only prefixes per path component, so `/lib`
+    /// blocks `/lib/x` but not `/library/x`. libvirt compares plain string
+    /// prefixes.
+    pub component_prefixes: bool,
+    /// Accept domain names that libvirt refuses only because it cannot
+    /// escape them (`[ ] { } ? ^ , *`); with `escape_paths` they are safe.
+    pub escaped_names: bool,
+    /// Grant `<tpm><backend type='passthrough'>`'s device and its sysfs
+    /// `cancel` file. libvirt grants nothing, and QEMU is denied.
+    pub tpm_passthrough: bool,
+    /// Grant a qcow2 layer's external data file (from `<dataStore>` or its
+    /// header) with the layer's access. libvirt grants nothing.
+    pub qcow2_data_file: bool,
+    /// Grant the `/dev/vhost-vdpa-N` device of `<interface type='vdpa'>` and
+    /// `<disk type='vhostvdpa'>`. libvirt grants nothing.
+    pub vhost_vdpa: bool,
+    /// Grant chardev `<log file=…>` files. libvirt grants nothing.
+    pub chardev_logs: bool,
+    /// Honour a per-device `<seclabel model='apparmor' relabel='no'>` by
+    /// leaving that device out of the profile. libvirt ignores it.
+    pub device_relabel_no: bool,
+    pub layout: Layout,
+}
+
+impl Settings {
+    /// Byte-for-byte libvirt 9.0 behaviour.
+    pub fn libvirt_compatible() -> Self {
+        Settings {
+            escape_paths: false,
+            component_prefixes: false,
+            escaped_names: false,
+            tpm_passthrough: false,
+            qcow2_data_file: false,
+            vhost_vdpa: false,
+            chardev_logs: false,
+            device_relabel_no: false,
+            layout: Layout::default(),
+        }
+    }
+
+    /// Safe defaults: every fix on.
+    pub fn safe() -> Self {
+        Settings {
+            escape_paths: true,
+            component_prefixes: true,
+            escaped_names: true,
+            tpm_passthrough: true,
+            qcow2_data_file: true,
+            vhost_vdpa: true,
+            chardev_logs: true,
+            device_relabel_no: true,
+            layout: Layout::default(),
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings::safe()
+    }
+}
