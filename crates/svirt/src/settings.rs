@@ -34,6 +34,9 @@ pub struct Settings {
     /// Accept domain names that libvirt refuses only because it cannot
     /// escape them (`[ ] { } ? ^ , *`); with `escape_paths` they are safe.
     pub escaped_names: bool,
+    /// Refuse a relative path in the domain with an error. libvirt skips it
+    /// with a warning, leaving QEMU to be denied at run time.
+    pub reject_relative_paths: bool,
     /// Grant `<tpm><backend type='passthrough'>`'s device and its sysfs
     /// `cancel` file. libvirt grants nothing, and QEMU is denied.
     pub tpm_passthrough: bool,
@@ -58,6 +61,7 @@ impl Settings {
             escape_paths: false,
             component_prefixes: false,
             escaped_names: false,
+            reject_relative_paths: false,
             tpm_passthrough: false,
             qcow2_data_file: false,
             vhost_vdpa: false,
@@ -73,6 +77,7 @@ impl Settings {
             escape_paths: true,
             component_prefixes: true,
             escaped_names: true,
+            reject_relative_paths: true,
             tpm_passthrough: true,
             qcow2_data_file: true,
             vhost_vdpa: true,

@@ -1,6 +1,17 @@
 //! Grants → checked, escaped AppArmor rules → profile text. Pure: nothing
 //! here reads or writes files except through [`crate::host::Host`].
 
+pub mod escape;
 mod grant;
+mod name;
+pub mod path;
+mod render;
+mod rules;
 
 pub use grant::*;
+pub use name::{check_domain_name, NameError, ProfileName, LIBVIRT_NAME_FORBIDDEN, PROFILE_PREFIX};
+pub use render::{
+    include_line, render_files, render_profile, TemplateError, FILES_HEADER, MAX_POLICY_FILE_BYTES,
+    TEMPLATE_NAME_TOKEN,
+};
+pub use rules::{rules_for, Diagnostic, PolicyError, PolicyFailure, Rule, RuleSet};

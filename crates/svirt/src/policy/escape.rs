@@ -1,0 +1,137 @@
+//! Turning a literal path into AppArmor policy text that matches that path
+//! and nothing else.
+//!
+//! Inside a quoted AppArmor string, glob characters (`* ? [ ] { } ^ ,`) stay
+//! live, `@{var}` is still expanded, and `\` starts an escape. A path that
+//! comes from a domain definition is a literal, so every one of those
+//! characters is backslash-escaped. Control characters cannot be expressed
+//! safely (a newline inside quotes is legal to the lexer and confuses every
+//! reader of the profile), so they are refused.
+
+/// Characters that have a meaning inside a quoted AppArmor string.
+pub const SPECIAL: &[char] = &['\\', '"', '*', '?', '[', ']', '{', '}', '^', ',', '@'];
+
+/// Why a literal cannot be put into a rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EscapeError {
+    #[error("{text:?} contains the control character {ch:?} at byte {at}, which cannot appear in an AppArmor rule")]
+    ControlCharacter { text: String, ch: char, at: usize },
+}
+
+/// Checks that `text` has no control characters (0x00–0x1f, 0x7f).
+pub fn check_no_control(text: &str) -> Result<(), EscapeError> {
+    match text.char_indices().find(|(_, c)| c.is_ascii_control()) {
+        Some((at, ch)) => Err(EscapeError::ControlCharacter {
+            text: text.to_owned(),
+            ch,
+            at,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Escapes `text` so that, inside double quotes, it matches itself only.
+pub fn escape_literal(text: &str) -> Result<String, EscapeError> {
+    check_no_control(text)?;
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if SPECIAL.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+/// The inverse of [`escape_literal`]: what the AppArmor parser reads back
+/// from an escaped quoted string. Used by tests and `svirt explain`.
+pub fn unescape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            if let Some(next) = chars.next() {
+                out.push(next);
+            } else {
+                out.push('\\');
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Whether `escaped` contains a pattern character that is not escaped.
+pub fn has_live_pattern(escaped: &str) -> bool {
+    let mut chars = escaped.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            chars.next();
+        } else if SPECIAL.contains(&c) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Writes `text` as a quoted AppArmor string, escaped.
+pub fn quote_literal(text: &str) -> Result<String, EscapeError> {
+    let mut out = String::with_capacity(text.len() + 10);
+    out.push('"');
+    out.push_str(&escape_literal(text)?);
+    out.push('"');
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn escapes_every_pattern_character() {
+        assert_eq!(
+            escape_literal("/srv/vm/a*{b,c}[d]@{HOME}?^\\\".img").unwrap(),
+            "/srv/vm/a\\*\\{b\\,c\\}\\[d\\]\\@\\{HOME\\}\\?\\^\\\\\\\".img"
+        );
+    }
+
+    #[test]
+    fn plain_paths_are_unchanged() {
+        assert_eq!(
+            escape_literal("/var/lib/libvirt/images/vm 1.qcow2").unwrap(),
+            "/var/lib/libvirt/images/vm 1.qcow2"
+        );
+    }
+
+    #[test]
+    fn refuses_control_characters() {
+        let err = escape_literal("/a\nb").unwrap_err();
+        assert_eq!(err.to_string(), "\"/a\\nb\" contains the control character '\\n' at byte 2, which cannot appear in an AppArmor rule");
+        assert!(escape_literal("/a\u{7f}").is_err());
+        assert!(escape_literal("/a\0").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn escape_round_trips_and_leaves_nothing_live(s in "\\PC*") {
+            let escaped = escape_literal(&s).unwrap();
+            prop_assert!(!has_live_pattern(&escaped));
+            prop_assert_eq!(unescape(&escaped), s);
+        }
+
+        #[test]
+        fn arbitrary_strings_are_escaped_or_refused(s in any::<String>()) {
+            match escape_literal(&s) {
+                Ok(escaped) => {
+                    prop_assert!(!has_live_pattern(&escaped));
+                    prop_assert_eq!(unescape(&escaped), s);
+                }
+                Err(EscapeError::ControlCharacter { .. }) => {
+                    prop_assert!(s.chars().any(|c| c.is_ascii_control()));
+                }
+            }
+        }
+    }
+}
