@@ -1,1 +1,195 @@
-fn main() {}
+//! `svirt`: the operator's command.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use svirt::domain::Limits;
+use svirt::host::RealHost;
+use svirt::pipeline::{self, GeneratedProfile};
+use svirt::Settings;
+
+mod check;
+
+/// sVirt for AppArmor: per-VM confinement for QEMU.
+#[derive(Debug, Parser)]
+#[command(name = "svirt", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print the AppArmor profile and `.files` include a domain would get.
+    Profile(ProfileArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ProfileArgs {
+    /// The libvirt domain XML.
+    domain: PathBuf,
+    /// Print the grants and their reasons as JSON instead of policy text.
+    #[arg(long)]
+    json: bool,
+    /// Compile the result with the real `apparmor_parser -Q` (no kernel load).
+    #[arg(long)]
+    check: bool,
+    /// Reproduce libvirt's helper byte for byte (no escaping, plain prefix
+    /// checks, no extra coverage). See docs/compatibility.md.
+    #[arg(long)]
+    compat: bool,
+    /// Template to build the profile from. Default: libvirt's
+    /// `/etc/apparmor.d/libvirt/TEMPLATE.<type>` if installed, else svirt's own.
+    #[arg(long)]
+    template: Option<PathBuf>,
+}
+
+/// Where libvirt keeps per-VM policy and templates.
+const POLICY_DIR: &str = "/etc/apparmor.d/libvirt";
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Profile(args) => profile(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("svirt: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The template text and whether it is svirt's built-in one.
+fn choose_template(explicit: Option<&Path>, virt_type: &str) -> Result<(String, bool)> {
+    if let Some(path) = explicit {
+        let text = pipeline::read_template(path)
+            .with_context(|| format!("cannot read template {}", path.display()))?;
+        return Ok((text, false));
+    }
+    let installed = Path::new(POLICY_DIR).join(pipeline::template_file_name(virt_type));
+    if installed.exists() {
+        let text = pipeline::read_template(&installed)
+            .with_context(|| format!("cannot read template {}", installed.display()))?;
+        return Ok((text, false));
+    }
+    if pipeline::is_qemu_type(virt_type) {
+        return Ok((pipeline::BUILTIN_QEMU_TEMPLATE.to_owned(), true));
+    }
+    bail!(
+        "no template for domain type {virt_type:?}: {} does not exist",
+        installed.display()
+    )
+}
+
+fn read_domain(path: &Path) -> Result<String> {
+    use std::io::Read;
+    let limit = svirt::domain::Limits::default().max_bytes;
+    let file =
+        std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limit as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if bytes.len() > limit {
+        bail!(
+            "{} is larger than the {limit}-byte limit for domain XML",
+            path.display()
+        );
+    }
+    String::from_utf8(bytes).with_context(|| format!("{} is not UTF-8", path.display()))
+}
+
+fn profile(args: &ProfileArgs) -> Result<ExitCode> {
+    let xml = read_domain(&args.domain)?;
+    let settings = if args.compat {
+        Settings::libvirt_compatible()
+    } else {
+        Settings::safe()
+    };
+    let host = RealHost::new();
+    let limits = Limits::default();
+    // The virt type picks the template, so peek at it first.
+    let domain = svirt::domain::parse_domain(&xml, &limits)
+        .with_context(|| format!("{}", args.domain.display()))?;
+    let (template, builtin) = choose_template(args.template.as_deref(), &domain.virt_type)?;
+    let generated = pipeline::generate(&xml, &settings, &host, &template, &limits)
+        .with_context(|| format!("{}", args.domain.display()))?;
+    for warning in generated.policy.warnings.iter() {
+        eprintln!("svirt: warning: {warning}");
+    }
+    for svirt::policy::Diagnostic::Warning(w) in &generated.policy.rules.diagnostics {
+        eprintln!("svirt: warning: {w}");
+    }
+    if args.check {
+        check::compile(&generated, builtin)?;
+        eprintln!(
+            "svirt: {} compiles with apparmor_parser",
+            generated.policy.name
+        );
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&as_json(&generated))?);
+    } else {
+        print_text(&generated);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_text(g: &GeneratedProfile) {
+    let name = &g.policy.name;
+    println!("# {POLICY_DIR}/{name}");
+    print!("{}", g.profile);
+    if let Some(files) = &g.files {
+        println!("# {POLICY_DIR}/{name}.files");
+        print!("{files}");
+    }
+}
+
+fn as_json(g: &GeneratedProfile) -> serde_json::Value {
+    let grants: Vec<_> = g
+        .policy
+        .rules
+        .rules
+        .iter()
+        .map(|r| {
+            let (kind, requested) = match &r.grant.target {
+                svirt::policy::Target::Path(p) => ("path", p.clone()),
+                svirt::policy::Target::Tree(p) => ("tree", p.clone()),
+                svirt::policy::Target::Pattern(parts) => (
+                    "pattern",
+                    parts
+                        .iter()
+                        .map(|p| match p {
+                            svirt::policy::PatternPart::Literal(l) => l.as_str(),
+                            svirt::policy::PatternPart::Glob(g) => g,
+                        })
+                        .collect::<String>(),
+                ),
+            };
+            json!({
+                "kind": kind,
+                "requested": requested,
+                "path": r.canonical,
+                "access": r.grant.access.to_string(),
+                "mode": match r.grant.mode { svirt::policy::Mode::Allow => "allow", svirt::policy::Mode::Deny => "deny" },
+                "quiet_write_deny": r.grant.quiet_write_deny,
+                "reason": r.grant.origin.to_string(),
+                "rule": r.text,
+            })
+        })
+        .collect();
+    json!({
+        "profile": g.policy.name.as_str(),
+        "uuid": g.domain.uuid.to_string(),
+        "name": g.domain.name,
+        "type": g.domain.virt_type,
+        "grants": grants,
+        "warnings": g.policy.warnings,
+        "diagnostics": g.policy.rules.diagnostics.iter().map(|svirt::policy::Diagnostic::Warning(w)| w).collect::<Vec<_>>(),
+    })
+}

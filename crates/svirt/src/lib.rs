@@ -11,11 +11,14 @@
 //! [`image`] reads disk image headers for backing chains, and [`host`] is
 //! the one place the pure steps ask the machine anything.
 
+pub mod apparmor;
 pub mod domain;
 pub mod host;
 pub mod image;
 pub mod policy;
+pub mod pipeline;
 pub mod resources;
 pub mod settings;
+pub mod testing;
 
 pub use settings::Settings;

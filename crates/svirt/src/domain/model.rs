@@ -318,7 +318,7 @@ pub enum HostDevSource {
     Other { kind: String },
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PciAddress {
     pub domain: u32,
     pub bus: u8,

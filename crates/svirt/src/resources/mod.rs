@@ -13,7 +13,18 @@ pub struct Resources {
     pub warnings: Vec<String>,
 }
 
+/// Why the grants for a domain cannot be worked out.
+#[derive(Debug, thiserror::Error)]
+pub enum ResourcesError {
+    #[error("SDL graphics without an xauth file")]
+    SdlWithoutXauth,
+}
+
 /// Every grant `domain` needs.
-pub fn grants_for(_domain: &Domain, _settings: &Settings, _host: &dyn Host) -> Resources {
-    Resources::default()
+pub fn grants_for(
+    _domain: &Domain,
+    _settings: &Settings,
+    _host: &dyn Host,
+) -> Result<Resources, ResourcesError> {
+    Ok(Resources::default())
 }

@@ -1,0 +1,3 @@
+//! The AppArmor side: the policy compiler and the kernel interface.
+
+pub mod parser;

@@ -1,0 +1,150 @@
+//! The whole pure pipeline for one VM: domain → grants → rules → text.
+
+use std::path::Path;
+
+use crate::domain::{parse_domain, Domain, DomainError, Limits};
+use crate::host::Host;
+use crate::policy::{
+    check_domain_name, render_files, render_profile, rules_for, Grant, NameError, PolicyFailure,
+    ProfileName, RuleSet, TemplateError, MAX_POLICY_FILE_BYTES,
+};
+use crate::resources::{grants_for, ResourcesError};
+use crate::Settings;
+
+/// svirt's own template, used when the host has none.
+pub const BUILTIN_QEMU_TEMPLATE: &str = include_str!("../../../policy/TEMPLATE.qemu");
+/// svirt's own QEMU abstraction (`abstractions/svirt-qemu`), which the
+/// built-in template includes.
+pub const BUILTIN_QEMU_ABSTRACTION: &str = include_str!("../../../policy/abstractions/svirt-qemu");
+
+/// Where the pipeline failed.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    #[error(transparent)]
+    Name(#[from] NameError),
+    #[error(transparent)]
+    Resources(#[from] ResourcesError),
+    #[error(transparent)]
+    Policy(#[from] PolicyFailure),
+    #[error(transparent)]
+    Template(#[from] TemplateError),
+}
+
+/// Everything svirt generates for one VM.
+#[derive(Debug, Clone)]
+pub struct VmPolicy {
+    pub name: ProfileName,
+    pub rules: RuleSet,
+    /// Warnings from the resources step (backing chains, skipped devices).
+    pub warnings: Vec<String>,
+}
+
+impl VmPolicy {
+    /// The per-VM rules, without the header (what a dry run prints).
+    pub fn rules_text(&self) -> String {
+        self.rules.text()
+    }
+
+    /// The complete `.files` include.
+    pub fn files_text(&self) -> String {
+        render_files(&self.rules.text())
+    }
+}
+
+/// Whether a virt type gets per-domain base rules and a `.files` include
+/// (the QEMU family), as opposed to LXC and others.
+pub fn is_qemu_type(virt_type: &str) -> bool {
+    matches!(virt_type, "qemu" | "kqemu" | "kvm")
+}
+
+/// The template file name for a virt type: `TEMPLATE.qemu` for the QEMU
+/// family, `TEMPLATE.<type>` otherwise.
+pub fn template_file_name(virt_type: &str) -> String {
+    if is_qemu_type(virt_type) {
+        "TEMPLATE.qemu".to_owned()
+    } else {
+        format!("TEMPLATE.{virt_type}")
+    }
+}
+
+/// Domain → policy: checks the name, works out the grants, appends
+/// `extra` grants (files added by the caller), and makes the rules.
+pub fn policy_for(
+    domain: &Domain,
+    settings: &Settings,
+    host: &dyn Host,
+    extra: &[Grant],
+) -> Result<VmPolicy, PipelineError> {
+    check_domain_name(&domain.name, settings)?;
+    let resources = grants_for(domain, settings, host)?;
+    let mut grants = resources.grants;
+    grants.extend_from_slice(extra);
+    let rules = rules_for(&grants, settings, host)?;
+    Ok(VmPolicy {
+        name: ProfileName::for_uuid(&domain.uuid),
+        rules,
+        warnings: resources.warnings,
+    })
+}
+
+/// A VM's complete policy as text.
+#[derive(Debug, Clone)]
+pub struct GeneratedProfile {
+    pub domain: Domain,
+    pub policy: VmPolicy,
+    /// The profile made from the template.
+    pub profile: String,
+    /// The `.files` include; `None` for types without one (LXC).
+    pub files: Option<String>,
+}
+
+/// XML → profile text, in one call.
+pub fn generate(
+    xml: &str,
+    settings: &Settings,
+    host: &dyn Host,
+    template: &str,
+    limits: &Limits,
+) -> Result<GeneratedProfile, PipelineError> {
+    let domain = parse_domain(xml, limits)?;
+    let policy = policy_for(&domain, settings, host, &[])?;
+    let qemu = is_qemu_type(&domain.virt_type);
+    let profile = render_profile(template, &policy.name, qemu)?;
+    let files = qemu.then(|| policy.files_text());
+    if let Some(f) = &files {
+        if f.len() > MAX_POLICY_FILE_BYTES {
+            return Err(TemplateError::TooLarge {
+                size: f.len(),
+                limit: MAX_POLICY_FILE_BYTES,
+            }
+            .into());
+        }
+    }
+    Ok(GeneratedProfile {
+        domain,
+        policy,
+        profile,
+        files,
+    })
+}
+
+/// Reads a template, refusing anything over the policy-file limit.
+pub fn read_template(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut text = String::new();
+    file.take(MAX_POLICY_FILE_BYTES as u64 + 1)
+        .read_to_string(&mut text)?;
+    if text.len() > MAX_POLICY_FILE_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} is larger than {MAX_POLICY_FILE_BYTES} bytes",
+                path.display()
+            ),
+        ));
+    }
+    Ok(text)
+}
