@@ -52,3 +52,264 @@ impl RealHost {
         }
     }
 }
+
+impl RealHost {
+    /// A host whose `/sys` and `/dev` live under `root` (for tests).
+    pub fn with_root(root: impl Into<PathBuf>) -> Self {
+        RealHost { root: root.into() }
+    }
+
+    /// `path` (absolute, as on a real host) under [`RealHost::root`].
+    fn under_root(&self, path: &str) -> PathBuf {
+        self.root.join(path.trim_start_matches('/'))
+    }
+
+    /// `path` without the root prefix again, for paths handed back.
+    fn strip_root(&self, path: &Path) -> String {
+        let stripped = path.strip_prefix(&self.root).unwrap_or(path);
+        if stripped.is_absolute() {
+            stripped.to_string_lossy().into_owned()
+        } else {
+            format!("/{}", stripped.to_string_lossy())
+        }
+    }
+}
+
+/// Reads a small sysfs attribute, trimmed.
+fn read_attr(dir: &Path, name: &str) -> Option<String> {
+    std::fs::read_to_string(dir.join(name))
+        .ok()
+        .map(|s| s.trim().to_owned())
+}
+
+/// Files in a PCI device's sysfs directory that device assignment needs:
+/// `config`, `resource` and `resourceN…`, `rom`, `reset`, `vendor`,
+/// `device` (the set libvirt's PCI file iterator yields).
+fn is_pci_assignment_file(name: &str) -> bool {
+    matches!(name, "config" | "rom" | "reset" | "vendor" | "device") || name.starts_with("resource")
+}
+
+impl Host for RealHost {
+    fn usb_device_node(
+        &self,
+        vendor: Option<u16>,
+        product: Option<u16>,
+        bus: Option<u32>,
+        device: Option<u32>,
+    ) -> Option<String> {
+        if bus.is_none() && device.is_none() && vendor.is_none() {
+            return None;
+        }
+        let entries = std::fs::read_dir(self.under_root("/sys/bus/usb/devices")).ok()?;
+        let mut found: Option<(u32, u32)> = None;
+        for entry in entries.flatten() {
+            let dir = entry.path();
+            let (Some(b), Some(d)) = (read_attr(&dir, "busnum"), read_attr(&dir, "devnum")) else {
+                continue; // interfaces and other non-device entries
+            };
+            let (Ok(b), Ok(d)) = (b.parse::<u32>(), d.parse::<u32>()) else {
+                continue;
+            };
+            if bus.is_some_and(|x| x != b) || device.is_some_and(|x| x != d) {
+                continue;
+            }
+            let id = |attr| read_attr(&dir, attr).and_then(|v| u16::from_str_radix(&v, 16).ok());
+            if vendor.is_some() && id("idVendor") != vendor {
+                continue;
+            }
+            if product.is_some() && id("idProduct") != product {
+                continue;
+            }
+            if found.is_some_and(|f| f != (b, d)) {
+                // Ambiguous (libvirt refuses too): the XML must give the address.
+                return None;
+            }
+            found = Some((b, d));
+        }
+        let (b, d) = found?;
+        Some(format!("/dev/bus/usb/{b:03}/{d:03}"))
+    }
+
+    fn pci_device_files(&self, address: PciAddress) -> Vec<String> {
+        let dir = self.under_root(&format!("/sys/bus/pci/devices/{address}"));
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return Vec::new();
+        };
+        // Directory order, as libvirt's iterator walks it.
+        let mut files = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if !is_pci_assignment_file(name) {
+                continue;
+            }
+            let path = dir.join(name);
+            let real = std::fs::canonicalize(&path).unwrap_or(path);
+            files.push(self.strip_root(&real));
+        }
+        files
+    }
+
+    fn default_render_node(&self) -> Option<String> {
+        let entries = std::fs::read_dir(self.under_root("/dev/dri")).ok()?;
+        let mut nodes: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+            .filter(|n| n.starts_with("renderD"))
+            .collect();
+        nodes.sort();
+        nodes.first().map(|n| format!("/dev/dri/{n}"))
+    }
+
+    fn probe_chain(&self, top: &StorageSource) -> ProbedChain {
+        // Until the image step's probe lands: the top layer only.
+        match &top.path {
+            Some(path) => ProbedChain {
+                layers: vec![crate::image::ProbedLayer {
+                    path: path.clone(),
+                    format: top.format.clone(),
+                    data_file: None,
+                }],
+                warnings: Vec::new(),
+            },
+            None => ProbedChain::default(),
+        }
+    }
+
+    fn realpath(&self, path: &Path) -> io::Result<PathBuf> {
+        std::fs::canonicalize(path)
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        path.exists()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    fn write(root: &Path, path: &str, text: &str) {
+        let p = root.join(path.trim_start_matches('/'));
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    }
+
+    fn usb(root: &Path, name: &str, bus: u32, dev: u32, vendor: &str, product: &str) {
+        let d = format!("/sys/bus/usb/devices/{name}");
+        write(root, &format!("{d}/busnum"), &format!("{bus}\n"));
+        write(root, &format!("{d}/devnum"), &format!("{dev}\n"));
+        write(root, &format!("{d}/idVendor"), &format!("{vendor}\n"));
+        write(root, &format!("{d}/idProduct"), &format!("{product}\n"));
+    }
+
+    #[test]
+    fn usb_lookup_by_address_and_id() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        usb(root, "usb1", 1, 1, "1d6b", "0002");
+        usb(root, "1-1", 1, 3, "1234", "beef");
+        usb(root, "2-1", 2, 7, "abcd", "0001");
+        usb(root, "2-2", 2, 8, "abcd", "0001");
+        fs::create_dir_all(root.join("sys/bus/usb/devices/1-1:1.0")).unwrap();
+        let h = RealHost::with_root(root);
+        assert_eq!(
+            h.usb_device_node(None, None, Some(1), Some(3)).as_deref(),
+            Some("/dev/bus/usb/001/003")
+        );
+        assert_eq!(
+            h.usb_device_node(Some(0x1234), Some(0xbeef), None, None)
+                .as_deref(),
+            Some("/dev/bus/usb/001/003")
+        );
+        assert_eq!(h.usb_device_node(None, None, Some(1), Some(9)), None);
+        // Two devices with the same ids: ambiguous.
+        assert_eq!(h.usb_device_node(Some(0xabcd), Some(1), None, None), None);
+        assert_eq!(
+            h.usb_device_node(Some(0xabcd), Some(1), Some(2), Some(8))
+                .as_deref(),
+            Some("/dev/bus/usb/002/008")
+        );
+        assert_eq!(h.usb_device_node(None, None, None, None), None);
+    }
+
+    #[test]
+    fn pci_files_resolve_through_the_bus_symlink() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let real = "/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0";
+        for f in [
+            "config",
+            "resource",
+            "resource0",
+            "resource2_wc",
+            "rom",
+            "reset",
+            "vendor",
+            "device",
+            "irq",
+            "driver_override",
+            "remove",
+        ] {
+            write(root, &format!("{real}/{f}"), "");
+        }
+        fs::create_dir_all(root.join("sys/bus/pci/devices")).unwrap();
+        std::os::unix::fs::symlink(
+            root.join(real.trim_start_matches('/')),
+            root.join("sys/bus/pci/devices/0000:01:00.0"),
+        )
+        .unwrap();
+        let h = RealHost::with_root(root.canonicalize().unwrap());
+        let mut files = h.pci_device_files(PciAddress {
+            domain: 0,
+            bus: 1,
+            slot: 0,
+            function: 0,
+        });
+        files.sort();
+        let want: Vec<String> = [
+            "config",
+            "device",
+            "reset",
+            "resource",
+            "resource0",
+            "resource2_wc",
+            "rom",
+            "vendor",
+        ]
+        .iter()
+        .map(|f| format!("{real}/{f}"))
+        .collect();
+        assert_eq!(files, want);
+        assert!(h.pci_device_files(PciAddress::default()).is_empty());
+    }
+
+    #[test]
+    fn default_render_node_is_the_first_sorted() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        for n in ["card0", "renderD129", "renderD128"] {
+            write(root, &format!("/dev/dri/{n}"), "");
+        }
+        assert_eq!(
+            RealHost::with_root(root).default_render_node().as_deref(),
+            Some("/dev/dri/renderD128")
+        );
+        let empty = tempfile::tempdir().unwrap();
+        assert_eq!(
+            RealHost::with_root(empty.path()).default_render_node(),
+            None
+        );
+    }
+
+    #[test]
+    fn probe_chain_reads_the_image_headers() {
+        let src = StorageSource::new(
+            crate::domain::StorageType::File,
+            Some("/nonexistent/x.img".into()),
+        );
+        let chain = RealHost::new().probe_chain(&src);
+        assert!(chain.layers.len() <= 1, "{chain:?}");
+    }
+}

@@ -51,6 +51,9 @@ pub struct Settings {
     /// Honour a per-device `<seclabel model='apparmor' relabel='no'>` by
     /// leaving that device out of the profile. libvirt ignores it.
     pub device_relabel_no: bool,
+    /// Grant the backing file of `<memory model='virtio-pmem'>`. libvirt
+    /// 9.0's helper grants only NVDIMM backing files, and QEMU is denied.
+    pub virtio_pmem: bool,
     pub layout: Layout,
 }
 
@@ -67,6 +70,7 @@ impl Settings {
             vhost_vdpa: false,
             chardev_logs: false,
             device_relabel_no: false,
+            virtio_pmem: false,
             layout: Layout::default(),
         }
     }
@@ -83,6 +87,7 @@ impl Settings {
             vhost_vdpa: true,
             chardev_logs: true,
             device_relabel_no: true,
+            virtio_pmem: true,
             layout: Layout::default(),
         }
     }

@@ -1,9 +1,41 @@
 //! Domain → the ordered list of [`Grant`]s the VM needs.
+//!
+//! One module per device family, called by [`grants_for`] in libvirt's
+//! order of emission (spec §3.4), so that the rendered `.files` matches
+//! libvirt's byte for byte in compatibility mode. A new device type goes in
+//! the module of its family, or in a new module called from [`grants_for`]
+//! at the position libvirt's helper would emit it.
+//!
+//! Everything here is pure: the host is only asked through [`Host`].
+//! Paths are passed on exactly as the domain spells them ([`Target::Path`],
+//! [`Target::Tree`]); canonicalising, checking and escaping them is the
+//! policy step's job. Patterns svirt writes itself ([`Target::Pattern`])
+//! keep every piece that comes from the domain in a
+//! [`PatternPart::Literal`], so it is escaped in safe mode.
 
-use crate::domain::Domain;
+mod base;
+mod chardev;
+mod disk;
+mod filesystem;
+mod firmware;
+mod fwcfg;
+mod graphics;
+mod hostdev;
+mod input;
+mod memory;
+mod net;
+mod shmem;
+mod smartcard;
+mod tpm;
+mod trailing;
+
+use crate::domain::{Domain, SecLabel};
 use crate::host::Host;
-use crate::policy::Grant;
+use crate::policy::{Grant, Origin};
 use crate::Settings;
+
+#[cfg(test)]
+pub(crate) mod testing;
 
 /// What the resources step found: the grants, in libvirt's order, and
 /// warnings for the operator.
@@ -14,17 +46,163 @@ pub struct Resources {
 }
 
 /// Why the grants for a domain cannot be worked out.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResourcesError {
-    #[error("SDL graphics without an xauth file")]
-    SdlWithoutXauth,
+    /// libvirt's helper fails the whole generation in this case too.
+    #[error(
+        "graphics device {index} (sdl) has no xauth file: SDL needs the \
+         X authority file to be named with xauth='…'"
+    )]
+    SdlWithoutXauth { index: usize },
 }
 
-/// Every grant `domain` needs.
+/// Every grant `domain` needs, in libvirt's order (§3.4).
 pub fn grants_for(
-    _domain: &Domain,
-    _settings: &Settings,
-    _host: &dyn Host,
+    domain: &Domain,
+    settings: &Settings,
+    host: &dyn Host,
 ) -> Result<Resources, ResourcesError> {
-    Ok(Resources::default())
+    let mut cx = Collector {
+        domain,
+        settings,
+        host,
+        out: Resources::default(),
+        needs: Needs::default(),
+    };
+    base::add(&mut cx);
+    disk::add(&mut cx);
+    chardev::add(&mut cx);
+    firmware::add(&mut cx);
+    graphics::add(&mut cx)?;
+    hostdev::add(&mut cx);
+    filesystem::add(&mut cx);
+    input::add(&mut cx);
+    net::add(&mut cx);
+    memory::add(&mut cx);
+    fwcfg::add(&mut cx);
+    shmem::add(&mut cx);
+    tpm::add(&mut cx);
+    smartcard::add(&mut cx);
+    trailing::add(&mut cx);
+    Ok(cx.out)
+}
+
+/// Whether the policy step should drop `grant` silently, rather than fail
+/// the run, when its path is restricted. libvirt ignores the result of
+/// adding a graphics render node, so a render node under e.g. `/etc` just
+/// disappears from the profile.
+pub fn is_best_effort(grant: &Grant) -> bool {
+    matches!(
+        grant.origin,
+        Origin::Graphics {
+            role: graphics::RENDER_NODE,
+            ..
+        }
+    )
+}
+
+/// The aggregated needs that become the trailing rules (§3.3).
+#[derive(Debug, Default, Clone, Copy)]
+struct Needs {
+    vhost_net: bool,
+    vfio: bool,
+    gl: bool,
+}
+
+/// The state the device modules add to.
+struct Collector<'a> {
+    domain: &'a Domain,
+    settings: &'a Settings,
+    host: &'a dyn Host,
+    out: Resources,
+    needs: Needs,
+}
+
+impl Collector<'_> {
+    fn push(&mut self, grant: Grant) {
+        self.out.grants.push(grant);
+    }
+
+    fn warn(&mut self, warning: String) {
+        self.out.warnings.push(warning);
+    }
+
+    /// Whether a device with these labels is left out of the profile: only
+    /// with [`Settings::device_relabel_no`] (libvirt ignores device labels).
+    fn opted_out(&self, labels: &[SecLabel]) -> bool {
+        self.settings.device_relabel_no && labels.iter().any(SecLabel::opts_out_of_apparmor)
+    }
+}
+
+/// libvirt's maximum length of the name part of a short name.
+const SHORT_NAME_BYTES: usize = 20;
+
+/// The `<id>-<name>` short name libvirt uses in per-run paths, the name cut
+/// to 20 bytes.
+///
+/// libvirt's helper runs in the C locale and cuts at 20 *bytes*, even in
+/// the middle of a UTF-8 character (which leaves invalid UTF-8 in the
+/// profile). We cut at the last character boundary at or before 20 bytes:
+/// the same for every name whose cut falls on a boundary (all ASCII names).
+pub fn short_name(domain: &Domain) -> String {
+    let name = &domain.name;
+    let mut end = name.len().min(SHORT_NAME_BYTES);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}-{}", domain.id_or_default(), &name[..end])
+}
+
+/// Whether a domain-supplied path is worth a grant: present and non-empty.
+fn non_empty(path: &Option<String>) -> Option<&str> {
+    path.as_deref().filter(|p| !p.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::*;
+    use super::*;
+
+    #[test]
+    fn short_name_uses_id_and_cuts_at_twenty_bytes() {
+        let mut d = domain("a-rather-long-domain-name");
+        assert_eq!(short_name(&d), "-1-a-rather-long-domain");
+        d.id = Some(42);
+        assert_eq!(short_name(&d), "42-a-rather-long-domain");
+        d.name = "abcdefghijklmnopqrst".into();
+        assert_eq!(short_name(&d), "42-abcdefghijklmnopqrst");
+    }
+
+    #[test]
+    fn short_name_multibyte_cuts_at_a_character_boundary() {
+        let mut d = domain("ééééééééééxyz");
+        d.id = Some(5);
+        // 10 two-byte characters are exactly 20 bytes, as libvirt cuts.
+        assert_eq!(short_name(&d), "5-éééééééééé");
+        d.name = "€€€€€€€€€€".into();
+        // libvirt would keep 2 bytes of the 7th '€'; we stop before it.
+        assert_eq!(short_name(&d), "5-€€€€€€");
+    }
+
+    #[test]
+    fn render_nodes_are_best_effort_and_nothing_else() {
+        let g = Grant::path(
+            "/dev/dri/renderD128",
+            crate::policy::Access::RW,
+            Origin::Graphics {
+                index: 0,
+                role: graphics::RENDER_NODE,
+            },
+        );
+        assert!(is_best_effort(&g));
+        let g = Grant::path(
+            "/x.sock",
+            crate::policy::Access::RW,
+            Origin::Graphics {
+                index: 0,
+                role: "listen socket",
+            },
+        );
+        assert!(!is_best_effort(&g));
+    }
 }

@@ -1,0 +1,129 @@
+//! Per-domain base rules (§3.1): log, monitor, per-run directory, pid file
+//! and migration pipe. Only for the QEMU family (`qemu`, `kqemu`, `kvm`);
+//! emitted first.
+
+use super::{short_name, Collector};
+use crate::policy::{Access, Grant, Origin, PatternPart::Glob, PatternPart::Literal};
+
+/// Virt types that get the base rules (and a `.files` include).
+pub fn is_qemu_family(virt_type: &str) -> bool {
+    matches!(virt_type, "qemu" | "kqemu" | "kvm")
+}
+
+pub(super) fn add(cx: &mut Collector) {
+    if !is_qemu_family(&cx.domain.virt_type) {
+        return;
+    }
+    let name = &cx.domain.name;
+    let var = &cx.settings.layout.localstatedir;
+    let run = &cx.settings.layout.runstatedir;
+    let rules = [
+        (
+            "QEMU log",
+            vec![
+                Literal(format!("{var}/log/libvirt/")),
+                Glob("**/"),
+                Literal(format!("{name}.log")),
+            ],
+            Access::W,
+        ),
+        (
+            "legacy monitor socket",
+            vec![Literal(format!(
+                "{var}/lib/libvirt/qemu/domain-{name}/monitor.sock"
+            ))],
+            Access::RW,
+        ),
+        (
+            "private run directory",
+            vec![
+                Literal(format!(
+                    "{var}/lib/libvirt/qemu/domain-{}/",
+                    short_name(cx.domain)
+                )),
+                Glob("*"),
+            ],
+            Access::RW,
+        ),
+        (
+            "pid file",
+            vec![
+                Literal(format!("{run}/libvirt/")),
+                Glob("**/"),
+                Literal(format!("{name}.pid")),
+            ],
+            Access::RWK,
+        ),
+        (
+            "tunnelled migration pipe",
+            vec![
+                Literal(format!("{run}/libvirt/")),
+                Glob("**/*.tunnelmigrate.dest."),
+                Literal(name.clone()),
+            ],
+            Access::RW,
+        ),
+    ];
+    for (what, parts, access) in rules {
+        cx.push(Grant::pattern(parts, access, Origin::Base(what)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::resources::grants_for;
+    use crate::resources::testing::*;
+    use crate::Settings;
+
+    #[test]
+    fn worked_example_base_rules() {
+        let d = domain("virt-aa-helper-test");
+        let r = grants_for(&d, &Settings::libvirt_compatible(), &FakeHost::default()).unwrap();
+        assert_eq!(
+            show(&r.grants),
+            [
+                "«/var/log/libvirt/»**/«virt-aa-helper-test.log» w",
+                "«/var/lib/libvirt/qemu/domain-virt-aa-helper-test/monitor.sock» rw",
+                "«/var/lib/libvirt/qemu/domain--1-virt-aa-helper-test/»* rw",
+                "«/run/libvirt/»**/«virt-aa-helper-test.pid» rwk",
+                "«/run/libvirt/»**/*.tunnelmigrate.dest.«virt-aa-helper-test» rw",
+            ]
+        );
+        assert!(r.grants.iter().all(|g| !g.quiet_write_deny));
+    }
+
+    #[test]
+    fn id_and_truncation_and_layout() {
+        let mut d = domain("a-rather-long-domain-name-for-truncation");
+        d.id = Some(42);
+        let mut s = Settings::default();
+        s.layout.localstatedir = "/usr/local/var".into();
+        s.layout.runstatedir = "/usr/local/var/run".into();
+        let r = grants_for(&d, &s, &FakeHost::default()).unwrap();
+        let shown = show(&r.grants);
+        assert_eq!(
+            shown[2],
+            "«/usr/local/var/lib/libvirt/qemu/domain-42-a-rather-long-domain/»* rw"
+        );
+        assert_eq!(
+            shown[3],
+            "«/usr/local/var/run/libvirt/»**/«a-rather-long-domain-name-for-truncation.pid» rwk"
+        );
+    }
+
+    #[test]
+    fn only_qemu_family_gets_base_rules() {
+        for (t, n) in [
+            ("kvm", 5),
+            ("qemu", 5),
+            ("kqemu", 5),
+            ("lxc", 0),
+            ("xen", 0),
+        ] {
+            let mut d = domain("vm");
+            d.virt_type = t.into();
+            let r = grants_for(&d, &Settings::default(), &FakeHost::default()).unwrap();
+            assert_eq!(r.grants.len(), n, "{t}");
+        }
+    }
+}

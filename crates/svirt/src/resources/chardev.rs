@@ -1,0 +1,305 @@
+//! Character devices (§3.2): serial, console, parallel and channel ports,
+//! in that order.
+//!
+//! Sources of type pty, dev, file, unix and pipe with a path get `rw`; a
+//! pipe means the two FIFOs `<path>.in` and `<path>.out`, except on a
+//! console, which gets the bare path. With
+//! [`crate::Settings::chardev_logs`], a `<log file>` gets `w`.
+//!
+//! libvirt's parser treats the first console of an HVM domain specially
+//! when it is a serial console (target type `serial` or none), and the
+//! helper sees the result:
+//! - with no `<serial>`, the console *becomes* the first serial port (so a
+//!   pipe is split), and the console itself grants nothing;
+//! - with a serial port whose source differs, the console is replaced by
+//!   an alias of that port and grants nothing;
+//! - with a serial port with the same source, both grant the path.
+
+use super::{non_empty, Collector};
+use crate::domain::CharDev;
+use crate::policy::{Access, Grant, Origin};
+
+pub(super) fn add(cx: &mut Collector) {
+    let devices = &cx.domain.devices;
+    let hvm = cx.domain.os.os_type == "hvm";
+
+    let mut serials: Vec<(usize, &CharDev)> = devices.serials.iter().enumerate().collect();
+    let mut consoles: Vec<(usize, &CharDev)> = devices.consoles.iter().enumerate().collect();
+    if let Some(&(_, first)) = consoles.first() {
+        if hvm && is_serial_console(first) {
+            match serials.first() {
+                None => {
+                    serials.push(consoles.remove(0));
+                }
+                Some(&(_, serial)) if !same_source(serial, first) => {
+                    consoles.remove(0);
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    for (index, dev) in serials {
+        add_one(cx, dev, index, true);
+    }
+    for (index, dev) in consoles {
+        add_one(cx, dev, index, false);
+    }
+    for (index, dev) in devices.parallels.iter().enumerate() {
+        add_one(cx, dev, index, true);
+    }
+    for (index, dev) in devices.channels.iter().enumerate() {
+        add_one(cx, dev, index, true);
+    }
+}
+
+/// Whether a console is the serial console libvirt aliases to serial 0.
+fn is_serial_console(console: &CharDev) -> bool {
+    matches!(console.target_type.as_deref(), None | Some("serial"))
+}
+
+fn same_source(a: &CharDev, b: &CharDev) -> bool {
+    a.source_type == b.source_type && a.path == b.path
+}
+
+/// Source types whose path QEMU opens.
+fn has_host_path(source_type: &str) -> bool {
+    matches!(source_type, "pty" | "dev" | "file" | "unix" | "pipe")
+}
+
+/// Grants for one port. `split_pipe` is false for consoles.
+fn add_one(cx: &mut Collector, dev: &CharDev, index: usize, split_pipe: bool) {
+    if cx.opted_out(&dev.seclabels) {
+        return;
+    }
+    let origin = |role| Origin::CharDev {
+        kind: dev.kind,
+        index,
+        role,
+    };
+    if let (true, Some(path)) = (has_host_path(&dev.source_type), non_empty(&dev.path)) {
+        if dev.source_type == "pipe" && split_pipe {
+            cx.push(Grant::path(
+                format!("{path}.in"),
+                Access::RW,
+                origin("pipe input"),
+            ));
+            cx.push(Grant::path(
+                format!("{path}.out"),
+                Access::RW,
+                origin("pipe output"),
+            ));
+        } else {
+            cx.push(Grant::path(path, Access::RW, origin("source")));
+        }
+    }
+    if cx.settings.chardev_logs {
+        if let Some(log) = non_empty(&dev.log_file) {
+            cx.push(Grant::path(log, Access::W, origin("log file")));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{CharDevKind, SecLabel};
+    use crate::resources::grants_for;
+    use crate::resources::testing::*;
+    use crate::Settings;
+
+    fn chr(kind: CharDevKind, ty: &str, path: Option<&str>, target: Option<&str>) -> CharDev {
+        CharDev {
+            kind,
+            source_type: ty.into(),
+            path: path.map(Into::into),
+            log_file: None,
+            target_type: target.map(Into::into),
+            target_name: None,
+            seclabels: Vec::new(),
+        }
+    }
+
+    fn run(f: impl FnOnce(&mut crate::domain::Devices), settings: &Settings) -> Vec<String> {
+        let mut d = domain("vm");
+        d.virt_type = "lxc".into();
+        f(&mut d.devices);
+        show(
+            &grants_for(&d, settings, &FakeHost::default())
+                .unwrap()
+                .grants,
+        )
+    }
+
+    fn compat() -> Settings {
+        Settings::libvirt_compatible()
+    }
+
+    use CharDevKind::*;
+
+    #[test]
+    fn order_is_serial_console_parallel_channel() {
+        let got = run(
+            |d| {
+                d.channels = vec![chr(Channel, "unix", Some("/r/qga.sock"), Some("virtio"))];
+                d.parallels = vec![
+                    chr(Parallel, "file", Some("/r/par"), None),
+                    chr(Parallel, "pipe", Some("/r/ppipe"), None),
+                ];
+                d.consoles = vec![chr(Console, "file", Some("/r/c0"), Some("virtio"))];
+                d.serials = vec![
+                    chr(Serial, "file", Some("/r/s0"), None),
+                    chr(Serial, "pipe", Some("/r/s1"), None),
+                ];
+            },
+            &compat(),
+        );
+        assert_eq!(
+            got,
+            [
+                "/r/s0 rw",
+                "/r/s1.in rw",
+                "/r/s1.out rw",
+                "/r/c0 rw",
+                "/r/par rw",
+                "/r/ppipe.in rw",
+                "/r/ppipe.out rw",
+                "/r/qga.sock rw",
+            ]
+        );
+    }
+
+    #[test]
+    fn source_types_with_and_without_paths() {
+        let got = run(
+            |d| {
+                d.serials = ["pty", "dev", "file", "unix", "pipe"]
+                    .iter()
+                    .map(|t| chr(Serial, t, Some("/p"), None))
+                    .chain(
+                        ["tcp", "udp", "null", "vc", "stdio", "spicevmc", "spiceport"]
+                            .iter()
+                            .map(|t| chr(Serial, t, Some("/q"), None)),
+                    )
+                    .chain([
+                        chr(Serial, "pty", None, None),
+                        chr(Serial, "file", Some(""), None),
+                    ])
+                    .collect();
+            },
+            &compat(),
+        );
+        assert_eq!(
+            got,
+            ["/p rw", "/p rw", "/p rw", "/p rw", "/p.in rw", "/p.out rw"]
+        );
+    }
+
+    #[test]
+    fn console_pipe_is_not_split() {
+        let got = run(
+            |d| d.consoles = vec![chr(Console, "pipe", Some("/r/c"), Some("virtio"))],
+            &compat(),
+        );
+        assert_eq!(got, ["/r/c rw"]);
+    }
+
+    #[test]
+    fn serial_console_without_serial_becomes_the_serial() {
+        for target in [Some("serial"), None] {
+            let got = run(
+                |d| d.consoles = vec![chr(Console, "pipe", Some("/r/c"), target)],
+                &compat(),
+            );
+            assert_eq!(got, ["/r/c.in rw", "/r/c.out rw"], "{target:?}");
+        }
+    }
+
+    #[test]
+    fn serial_console_differing_from_serial_grants_nothing() {
+        let got = run(
+            |d| {
+                d.serials = vec![chr(Serial, "file", Some("/r/s0"), None)];
+                d.consoles = vec![chr(Console, "file", Some("/r/c0"), Some("serial"))];
+            },
+            &compat(),
+        );
+        assert_eq!(got, ["/r/s0 rw"]);
+    }
+
+    #[test]
+    fn serial_console_same_as_serial_grants_twice() {
+        let got = run(
+            |d| {
+                d.serials = vec![chr(Serial, "pty", Some("/dev/pts/3"), None)];
+                d.consoles = vec![chr(Console, "pty", Some("/dev/pts/3"), Some("serial"))];
+            },
+            &compat(),
+        );
+        assert_eq!(got, ["/dev/pts/3 rw", "/dev/pts/3 rw"]);
+    }
+
+    #[test]
+    fn non_hvm_consoles_are_taken_as_they_are() {
+        let mut d = domain("vm");
+        d.virt_type = "lxc".into();
+        d.os.os_type = "exe".into();
+        d.devices.consoles = vec![chr(Console, "pipe", Some("/r/c"), None)];
+        let got = show(
+            &grants_for(&d, &compat(), &FakeHost::default())
+                .unwrap()
+                .grants,
+        );
+        assert_eq!(got, ["/r/c rw"]);
+    }
+
+    #[test]
+    fn log_files_only_with_the_switch() {
+        let mut s = chr(Serial, "pty", None, None);
+        s.log_file = Some("/var/log/s.log".into());
+        let mut c = chr(Channel, "unix", Some("/r/ch"), None);
+        c.log_file = Some("/var/log/ch.log".into());
+        let devs = |d: &mut crate::domain::Devices| {
+            d.serials = vec![s.clone()];
+            d.channels = vec![c.clone()];
+        };
+        assert_eq!(run(devs, &compat()), ["/r/ch rw"]);
+        let mut on = compat();
+        on.chardev_logs = true;
+        assert_eq!(
+            run(devs, &on),
+            ["/var/log/s.log w", "/r/ch rw", "/var/log/ch.log w"]
+        );
+    }
+
+    #[test]
+    fn relabel_no_only_with_the_switch() {
+        let mut s = chr(Serial, "file", Some("/r/s0"), None);
+        s.seclabels.push(SecLabel {
+            model: Some("apparmor".into()),
+            relabel: Some(false),
+            ..SecLabel::default()
+        });
+        let devs = |d: &mut crate::domain::Devices| d.serials = vec![s.clone()];
+        assert_eq!(run(devs, &compat()), ["/r/s0 rw"]);
+        let mut on = compat();
+        on.device_relabel_no = true;
+        assert!(run(devs, &on).is_empty());
+    }
+
+    #[test]
+    fn pipe_origins() {
+        let mut d = domain("vm");
+        d.virt_type = "lxc".into();
+        d.devices.serials = vec![chr(Serial, "pipe", Some("/r/p"), None)];
+        let r = grants_for(&d, &compat(), &FakeHost::default()).unwrap();
+        assert_eq!(
+            r.grants[1].origin,
+            Origin::CharDev {
+                kind: Serial,
+                index: 0,
+                role: "pipe output"
+            }
+        );
+    }
+}

@@ -1,0 +1,464 @@
+//! Disks (§3.2): every local layer of each disk's chain. The image the VM
+//! sees gets `rwk` (`rk` when `<readonly/>`); backing layers get `rk`. Both
+//! read-only cases carry the quiet write deny.
+
+use super::{non_empty, Collector};
+use crate::domain::{Backing, StorageSource, StorageType};
+use crate::policy::{Access, Grant, Origin};
+
+/// libvirt's (and QEMU's) limit on the depth of a backing chain.
+pub const MAX_CHAIN_DEPTH: usize = 200;
+
+pub(super) fn add(cx: &mut Collector) {
+    let domain = cx.domain;
+    for (index, disk) in domain.devices.disks.iter().enumerate() {
+        let Some(source) = &disk.source else {
+            continue; // empty cdrom/floppy
+        };
+        if cx.opted_out(&source.seclabels) {
+            continue;
+        }
+        let target = disk.target_dev.clone();
+        if source.kind == StorageType::Vdpa {
+            if let (true, Some(dev)) = (cx.settings.vhost_vdpa, non_empty(&source.path)) {
+                let origin = Origin::Disk {
+                    index,
+                    target,
+                    layer: 0,
+                };
+                cx.push(Grant::path(dev, Access::RW, origin));
+            }
+            continue;
+        }
+        let layer_origin = |layer| Origin::Disk {
+            index,
+            target: target.clone(),
+            layer,
+        };
+        let data_origin = |layer| Origin::DiskDataFile {
+            index,
+            target: target.clone(),
+            layer,
+        };
+        add_chain(cx, source, true, &layer_origin, &data_origin);
+    }
+}
+
+/// Grants for a storage chain: the top layer, then each backing layer,
+/// each followed by its external data file when that switch is on.
+///
+/// The chain is the one the XML declares (`<backingStore>`); without one,
+/// and if `probe` is set, it is read from the image headers through
+/// [`crate::host::Host::probe_chain`]. A declared `<backingStore/>` ends
+/// the chain. Layers that are not local storage, or have no path, are
+/// skipped.
+pub(super) fn add_chain(
+    cx: &mut Collector,
+    top: &StorageSource,
+    probe: bool,
+    origin: &dyn Fn(usize) -> Origin,
+    data_origin: &dyn Fn(usize) -> Origin,
+) {
+    let top_access = if top.readonly {
+        Access::RK
+    } else {
+        Access::RWK
+    };
+    let Some(top_path) = local_path(top) else {
+        return; // empty, or not a host path: nothing below is opened by path
+    };
+    cx.push(Grant::path(top_path, top_access, origin(0)));
+    match &top.backing {
+        Backing::Layer(_) => {
+            add_declared_data_file(cx, top, top_access, data_origin(0));
+            let mut below = &top.backing;
+            let mut depth = 1;
+            while let Backing::Layer(layer) = below {
+                if depth > MAX_CHAIN_DEPTH {
+                    cx.warn(format!(
+                        "backing chain of {top_path} is deeper than {MAX_CHAIN_DEPTH} layers; \
+                         the rest is not granted"
+                    ));
+                    break;
+                }
+                if !cx.opted_out(&layer.seclabels) {
+                    if let Some(path) = local_path(layer) {
+                        cx.push(Grant::path(path, Access::RK, origin(depth)));
+                        add_declared_data_file(cx, layer, Access::RK, data_origin(depth));
+                    }
+                }
+                below = &layer.backing;
+                depth += 1;
+            }
+        }
+        Backing::None => add_declared_data_file(cx, top, top_access, data_origin(0)),
+        Backing::Unknown if !probe => add_declared_data_file(cx, top, top_access, data_origin(0)),
+        Backing::Unknown => {
+            let chain = cx.host.probe_chain(top);
+            for warning in chain.warnings {
+                cx.warn(warning);
+            }
+            // The header's data file only counts when the XML names none.
+            if top.data_store.is_some() {
+                add_declared_data_file(cx, top, top_access, data_origin(0));
+            } else if let Some(layer) = chain.layers.first() {
+                add_probed_data_file(cx, &layer.data_file, top_access, data_origin(0));
+            }
+            for (depth, layer) in chain
+                .layers
+                .iter()
+                .enumerate()
+                .skip(1)
+                .take(MAX_CHAIN_DEPTH)
+            {
+                if layer.path.is_empty() {
+                    continue;
+                }
+                cx.push(Grant::path(layer.path.clone(), Access::RK, origin(depth)));
+                add_probed_data_file(cx, &layer.data_file, Access::RK, data_origin(depth));
+            }
+        }
+    }
+}
+
+/// The host path of a layer QEMU opens by path (file, block, dir).
+fn local_path(source: &StorageSource) -> Option<&str> {
+    if source.kind.is_local() {
+        non_empty(&source.path)
+    } else {
+        None
+    }
+}
+
+fn add_declared_data_file(
+    cx: &mut Collector,
+    layer: &StorageSource,
+    access: Access,
+    origin: Origin,
+) {
+    if !cx.settings.qcow2_data_file {
+        return;
+    }
+    if let Some(path) = layer.data_store.as_deref().and_then(local_path) {
+        cx.push(Grant::path(path, access, origin));
+    }
+}
+
+fn add_probed_data_file(
+    cx: &mut Collector,
+    data_file: &Option<String>,
+    access: Access,
+    origin: Origin,
+) {
+    if !cx.settings.qcow2_data_file {
+        return;
+    }
+    if let Some(path) = non_empty(data_file) {
+        cx.push(Grant::path(path, access, origin));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::{Backing, Disk, SecLabel, StorageSource, StorageType};
+    use crate::image::ProbedLayer;
+    use crate::policy::Origin;
+    use crate::resources::grants_for;
+    use crate::resources::testing::*;
+    use crate::Settings;
+
+    fn file(path: &str) -> StorageSource {
+        StorageSource::new(StorageType::File, Some(path.into()))
+    }
+
+    fn disk(source: Option<StorageSource>) -> Disk {
+        Disk {
+            device: "disk".into(),
+            source,
+            target_dev: Some("vda".into()),
+            target_bus: Some("virtio".into()),
+            shareable: false,
+        }
+    }
+
+    fn run(disks: Vec<Disk>, settings: &Settings, host: &FakeHost) -> Vec<String> {
+        let mut d = domain("vm");
+        d.virt_type = "lxc".into(); // no base rules
+        d.devices.disks = disks;
+        show(&grants_for(&d, settings, host).unwrap().grants)
+    }
+
+    fn compat() -> Settings {
+        Settings::libvirt_compatible()
+    }
+
+    fn layer(path: &str, data_file: Option<&str>) -> ProbedLayer {
+        ProbedLayer {
+            path: path.into(),
+            format: None,
+            data_file: data_file.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn read_write_and_read_only_top() {
+        let mut ro = file("/img/ro.img");
+        ro.readonly = true;
+        let got = run(
+            vec![disk(Some(file("/img/a.img"))), disk(Some(ro))],
+            &compat(),
+            &FakeHost::default(),
+        );
+        assert_eq!(got, ["/img/a.img rwk", "/img/ro.img rk +quiet-deny"]);
+    }
+
+    #[test]
+    fn empty_drives_and_non_local_sources_grant_nothing() {
+        let mut net = StorageSource::new(StorageType::Network, None);
+        net.protocol = Some("nbd".into());
+        let got = run(
+            vec![
+                disk(None),
+                disk(Some(StorageSource::new(StorageType::File, None))),
+                disk(Some(StorageSource::new(
+                    StorageType::File,
+                    Some(String::new()),
+                ))),
+                disk(Some(net)),
+                disk(Some(StorageSource::new(
+                    StorageType::Volume,
+                    Some("/v".into()),
+                ))),
+                disk(Some(StorageSource::new(StorageType::Nvme, None))),
+                disk(Some(StorageSource::new(
+                    StorageType::VhostUser,
+                    Some("/s.sock".into()),
+                ))),
+            ],
+            &compat(),
+            &FakeHost::default(),
+        );
+        assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn block_and_dir_are_local() {
+        let got = run(
+            vec![
+                disk(Some(StorageSource::new(
+                    StorageType::Block,
+                    Some("/dev/sdb".into()),
+                ))),
+                disk(Some(StorageSource::new(
+                    StorageType::Dir,
+                    Some("/srv/dir".into()),
+                ))),
+            ],
+            &compat(),
+            &FakeHost::default(),
+        );
+        assert_eq!(got, ["/dev/sdb rwk", "/srv/dir rwk"]);
+    }
+
+    #[test]
+    fn probed_chain_backing_layers_are_read_only() {
+        let mut host = FakeHost::default();
+        host.chains.insert(
+            "/img/top.qcow2".into(),
+            vec![layer("/img/mid.qcow2", None), layer("/img/base.raw", None)],
+        );
+        let got = run(vec![disk(Some(file("/img/top.qcow2")))], &compat(), &host);
+        assert_eq!(
+            got,
+            [
+                "/img/top.qcow2 rwk",
+                "/img/mid.qcow2 rk +quiet-deny",
+                "/img/base.raw rk +quiet-deny"
+            ]
+        );
+        assert_eq!(*host.probed.borrow(), ["/img/top.qcow2"]);
+    }
+
+    #[test]
+    fn declared_chain_is_not_probed_and_skips_non_local_layers() {
+        let host = FakeHost::default();
+        let mut base = file("/img/base.raw");
+        base.backing = Backing::None;
+        let mut net = StorageSource::new(StorageType::Network, None);
+        net.backing = Backing::Layer(Box::new(base));
+        let mut mid = file("/img/mid.qcow2");
+        mid.backing = Backing::Layer(Box::new(net));
+        let mut top = file("/img/top.qcow2");
+        top.backing = Backing::Layer(Box::new(mid));
+        let got = run(vec![disk(Some(top))], &compat(), &host);
+        assert_eq!(
+            got,
+            [
+                "/img/top.qcow2 rwk",
+                "/img/mid.qcow2 rk +quiet-deny",
+                "/img/base.raw rk +quiet-deny"
+            ]
+        );
+        assert!(host.probed.borrow().is_empty());
+    }
+
+    #[test]
+    fn terminated_chain_is_not_probed() {
+        let host = FakeHost::default();
+        let mut top = file("/img/top.qcow2");
+        top.backing = Backing::None;
+        assert_eq!(
+            run(vec![disk(Some(top))], &compat(), &host),
+            ["/img/top.qcow2 rwk"]
+        );
+        assert!(host.probed.borrow().is_empty());
+    }
+
+    #[test]
+    fn origins_name_disk_and_layer() {
+        let mut host = FakeHost::default();
+        host.chains
+            .insert("/img/top".into(), vec![layer("/img/base", None)]);
+        let mut d = domain("vm");
+        d.devices.disks = vec![disk(Some(file("/img/top")))];
+        let r = grants_for(&d, &compat(), &host).unwrap();
+        let origins: Vec<_> = r.grants[5..].iter().map(|g| g.origin.clone()).collect();
+        assert_eq!(
+            origins,
+            [
+                Origin::Disk {
+                    index: 0,
+                    target: Some("vda".into()),
+                    layer: 0
+                },
+                Origin::Disk {
+                    index: 0,
+                    target: Some("vda".into()),
+                    layer: 1
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn data_files_only_with_the_switch() {
+        let mut host = FakeHost::default();
+        host.chains.insert(
+            "/img/top".into(),
+            vec![layer("/img/base", Some("/img/base.data"))],
+        );
+        let mut declared = file("/img/d.qcow2");
+        declared.backing = Backing::None;
+        declared.data_store = Some(Box::new(file("/img/d.data")));
+        let mut ro = file("/img/top");
+        ro.readonly = true;
+        let disks = vec![disk(Some(declared)), disk(Some(ro))];
+        assert_eq!(
+            run(disks.clone(), &compat(), &host),
+            [
+                "/img/d.qcow2 rwk",
+                "/img/top rk +quiet-deny",
+                "/img/base rk +quiet-deny"
+            ]
+        );
+        let mut on = compat();
+        on.qcow2_data_file = true;
+        assert_eq!(
+            run(disks, &on, &host),
+            [
+                "/img/d.qcow2 rwk",
+                "/img/d.data rwk",
+                "/img/top rk +quiet-deny",
+                "/img/base rk +quiet-deny",
+                "/img/base.data rk +quiet-deny"
+            ]
+        );
+    }
+
+    #[test]
+    fn top_data_file_from_the_header() {
+        let mut host = FakeHost::default();
+        host.chains.insert("/img/top".into(), vec![]);
+        let mut on = compat();
+        on.qcow2_data_file = true;
+        // FakeHost reports no data file for the top; give one through a
+        // declared <dataStore> with an unknown chain instead.
+        let mut top = file("/img/top");
+        top.data_store = Some(Box::new(file("/img/top.data")));
+        assert_eq!(
+            run(vec![disk(Some(top))], &on, &host),
+            ["/img/top rwk", "/img/top.data rwk"]
+        );
+    }
+
+    #[test]
+    fn vdpa_disk_only_with_the_switch() {
+        let src = StorageSource::new(StorageType::Vdpa, Some("/dev/vhost-vdpa-0".into()));
+        let disks = vec![disk(Some(src))];
+        assert!(run(disks.clone(), &compat(), &FakeHost::default()).is_empty());
+        let mut on = compat();
+        on.vhost_vdpa = true;
+        assert_eq!(
+            run(disks, &on, &FakeHost::default()),
+            ["/dev/vhost-vdpa-0 rw"]
+        );
+    }
+
+    #[test]
+    fn relabel_no_only_with_the_switch() {
+        let mut host = FakeHost::default();
+        host.chains
+            .insert("/img/a".into(), vec![layer("/img/a-base", None)]);
+        let mut src = file("/img/a");
+        src.seclabels.push(SecLabel {
+            model: Some("apparmor".into()),
+            relabel: Some(false),
+            ..SecLabel::default()
+        });
+        let mut selinux_only = file("/img/b");
+        selinux_only.backing = Backing::None;
+        selinux_only.seclabels.push(SecLabel {
+            model: Some("selinux".into()),
+            relabel: Some(false),
+            ..SecLabel::default()
+        });
+        let disks = vec![disk(Some(src)), disk(Some(selinux_only))];
+        assert_eq!(
+            run(disks.clone(), &compat(), &host),
+            ["/img/a rwk", "/img/a-base rk +quiet-deny", "/img/b rwk"]
+        );
+        let mut on = compat();
+        on.device_relabel_no = true;
+        assert_eq!(run(disks, &on, &host), ["/img/b rwk"]);
+    }
+
+    #[test]
+    fn relabel_no_on_a_declared_backing_layer_skips_that_layer() {
+        let mut base = file("/img/base");
+        base.backing = Backing::None;
+        base.seclabels.push(SecLabel {
+            relabel: Some(false),
+            ..SecLabel::default()
+        });
+        let mut top = file("/img/top");
+        top.backing = Backing::Layer(Box::new(base));
+        let mut on = compat();
+        on.device_relabel_no = true;
+        assert_eq!(
+            run(vec![disk(Some(top))], &on, &FakeHost::default()),
+            ["/img/top rwk"]
+        );
+    }
+
+    #[test]
+    fn relative_paths_pass_through() {
+        assert_eq!(
+            run(
+                vec![disk(Some(file("relative/1.img")))],
+                &compat(),
+                &FakeHost::default()
+            ),
+            ["relative/1.img rwk"]
+        );
+    }
+}

@@ -1,0 +1,45 @@
+//! Memory devices (§3.2): an NVDIMM's backing file (`rw`); with
+//! [`crate::Settings::virtio_pmem`], a virtio-pmem device's too (libvirt
+//! 9.0's helper misses it, and QEMU is denied).
+
+use super::{non_empty, Collector};
+use crate::policy::{Access, Grant, Origin};
+
+pub(super) fn add(cx: &mut Collector) {
+    for (index, mem) in cx.domain.devices.memory.iter().enumerate() {
+        let wanted = match mem.model.as_str() {
+            "nvdimm" => true,
+            "virtio-pmem" => cx.settings.virtio_pmem,
+            _ => false,
+        };
+        if let (true, Some(path)) = (wanted, non_empty(&mem.path)) {
+            cx.push(Grant::path(path, Access::RW, Origin::Memory { index }));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::MemoryDevice;
+    use crate::resources::grants_for;
+    use crate::resources::testing::*;
+    use crate::Settings;
+
+    #[test]
+    fn nvdimm_always_pmem_with_the_switch() {
+        let mut d = domain("vm");
+        d.virt_type = "lxc".into();
+        d.devices.memory = ["nvdimm", "virtio-pmem", "dimm", "virtio-mem"]
+            .iter()
+            .map(|m| MemoryDevice {
+                model: (*m).into(),
+                path: Some(format!("/m/{m}")),
+            })
+            .collect();
+        let mut s = Settings::libvirt_compatible();
+        let got = |s: &Settings| show(&grants_for(&d, s, &FakeHost::default()).unwrap().grants);
+        assert_eq!(got(&s), ["/m/nvdimm rw"]);
+        s.virtio_pmem = true;
+        assert_eq!(got(&s), ["/m/nvdimm rw", "/m/virtio-pmem rw"]);
+    }
+}
