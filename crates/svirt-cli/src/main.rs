@@ -122,8 +122,13 @@ fn profile(args: &ProfileArgs) -> Result<ExitCode> {
     for warning in generated.policy.warnings.iter() {
         eprintln!("svirt: warning: {warning}");
     }
-    for svirt::policy::Diagnostic::Warning(w) in &generated.policy.rules.diagnostics {
-        eprintln!("svirt: warning: {w}");
+    for d in &generated.policy.rules.diagnostics {
+        match d {
+            svirt::policy::Diagnostic::Warning(w) => eprintln!("svirt: warning: {w}"),
+            svirt::policy::Diagnostic::Error(e) => eprintln!("svirt: error: {e}"),
+            // Files QEMU creates later are expected to be missing.
+            svirt::policy::Diagnostic::PathMissing(_) => {}
+        }
     }
     if args.check {
         check::compile(&generated, builtin)?;
@@ -190,6 +195,6 @@ fn as_json(g: &GeneratedProfile) -> serde_json::Value {
         "type": g.domain.virt_type,
         "grants": grants,
         "warnings": g.policy.warnings,
-        "diagnostics": g.policy.rules.diagnostics.iter().map(|svirt::policy::Diagnostic::Warning(w)| w).collect::<Vec<_>>(),
+        "diagnostics": g.policy.rules.diagnostics.iter().map(|d| d.text()).collect::<Vec<_>>(),
     })
 }

@@ -162,18 +162,7 @@ impl Host for RealHost {
     }
 
     fn probe_chain(&self, top: &StorageSource) -> ProbedChain {
-        // Until the image step's probe lands: the top layer only.
-        match &top.path {
-            Some(path) => ProbedChain {
-                layers: vec![crate::image::ProbedLayer {
-                    path: path.clone(),
-                    format: top.format.clone(),
-                    data_file: None,
-                }],
-                warnings: Vec::new(),
-            },
-            None => ProbedChain::default(),
-        }
+        crate::image::probe_chain(top)
     }
 
     fn realpath(&self, path: &Path) -> io::Result<PathBuf> {

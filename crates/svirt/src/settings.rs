@@ -51,6 +51,11 @@ pub struct Settings {
     /// Honour a per-device `<seclabel model='apparmor' relabel='no'>` by
     /// leaving that device out of the profile. libvirt ignores it.
     pub device_relabel_no: bool,
+    /// Grant a pty character device that has no number yet (before start)
+    /// the pattern `/dev/pts/[0-9]*` in this VM's own rules. libvirt grants
+    /// nothing and relies on its shared abstraction's console rules, which
+    /// svirt's abstraction does not have.
+    pub pty_allocation: bool,
     /// Grant the backing file of `<memory model='virtio-pmem'>`. libvirt
     /// 9.0's helper grants only NVDIMM backing files, and QEMU is denied.
     pub virtio_pmem: bool,
@@ -70,6 +75,7 @@ impl Settings {
             vhost_vdpa: false,
             chardev_logs: false,
             device_relabel_no: false,
+            pty_allocation: false,
             virtio_pmem: false,
             layout: Layout::default(),
         }
@@ -87,6 +93,7 @@ impl Settings {
             vhost_vdpa: true,
             chardev_logs: true,
             device_relabel_no: true,
+            pty_allocation: true,
             virtio_pmem: true,
             layout: Layout::default(),
         }

@@ -15,10 +15,7 @@ use svirt::Settings;
 /// File names rich in the characters that matter.
 fn name_strategy() -> impl Strategy<Value = Vec<u8>> {
     let special = prop::sample::select(
-        b"\\\"*?[]{}^,@$#%&()<>|;:'`~!=+ -_.\n\t\x7f\x00\xc3\xa9\xff"
-            .iter()
-            .copied()
-            .collect::<Vec<u8>>(),
+        b"\\\"*?[]{}^,@$#%&()<>|;:'`~!=+ -_.\n\t\x7f\x00\xc3\xa9\xff".to_vec(),
     );
     prop::collection::vec(
         prop_oneof![3 => special, 2 => any::<u8>(), 5 => b'a'..=b'z'],
@@ -38,7 +35,7 @@ fn render(path: &str) -> Result<String, PolicyError> {
     let grant = Grant::path(path, Access::RWK, Origin::Extra);
     rules_for(&[grant], &Settings::safe(), &FakeHost::new())
         .map(|set| set.text())
-        .map_err(|f| f.error)
+        .map_err(|f| *f.error)
 }
 
 fn compile_rules(rules: &str) {

@@ -4,12 +4,18 @@
 //! Inside a quoted AppArmor string, glob characters (`* ? [ ] { } ^ ,`) stay
 //! live, `@{var}` is still expanded, and `\` starts an escape. A path that
 //! comes from a domain definition is a literal, so every one of those
-//! characters is backslash-escaped. Control characters cannot be expressed
+//! characters is backslash-escaped. A backslash itself becomes the
+//! one-character class `[\\]`: the lexer takes the longest quoted string, so
+//! an escaped backslash right before the closing quote (`"…\\"`) would
+//! swallow the quote and run on to the next rule. Control characters cannot be expressed
 //! safely (a newline inside quotes is legal to the lexer and confuses every
 //! reader of the profile), so they are refused.
 
 /// Characters that have a meaning inside a quoted AppArmor string.
 pub const SPECIAL: &[char] = &['\\', '"', '*', '?', '[', ']', '{', '}', '^', ',', '@'];
+
+/// How a literal backslash is written: a class holding only `\`.
+const BACKSLASH: &str = "[\\\\]";
 
 /// Why a literal cannot be put into a rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,10 +41,14 @@ pub fn escape_literal(text: &str) -> Result<String, EscapeError> {
     check_no_control(text)?;
     let mut out = String::with_capacity(text.len() + 8);
     for c in text.chars() {
-        if SPECIAL.contains(&c) {
-            out.push('\\');
+        if c == '\\' {
+            out.push_str(BACKSLASH);
+        } else {
+            if SPECIAL.contains(&c) {
+                out.push('\\');
+            }
+            out.push(c);
         }
-        out.push(c);
     }
     Ok(out)
 }
@@ -47,10 +57,18 @@ pub fn escape_literal(text: &str) -> Result<String, EscapeError> {
 /// from an escaped quoted string. Used by tests and `svirt explain`.
 pub fn unescape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix(BACKSLASH) {
+            out.push('\\');
+            rest = after;
+            continue;
+        }
+        rest = &rest[c.len_utf8()..];
         if c == '\\' {
+            let mut chars = rest.chars();
             if let Some(next) = chars.next() {
+                rest = chars.as_str();
                 out.push(next);
             } else {
                 out.push('\\');
@@ -64,10 +82,17 @@ pub fn unescape(text: &str) -> String {
 
 /// Whether `escaped` contains a pattern character that is not escaped.
 pub fn has_live_pattern(escaped: &str) -> bool {
-    let mut chars = escaped.chars();
-    while let Some(c) = chars.next() {
+    let mut rest = escaped;
+    while let Some(c) = rest.chars().next() {
+        if let Some(after) = rest.strip_prefix(BACKSLASH) {
+            rest = after;
+            continue;
+        }
+        rest = &rest[c.len_utf8()..];
         if c == '\\' {
+            let mut chars = rest.chars();
             chars.next();
+            rest = chars.as_str();
         } else if SPECIAL.contains(&c) {
             return true;
         }
@@ -93,8 +118,15 @@ mod tests {
     fn escapes_every_pattern_character() {
         assert_eq!(
             escape_literal("/srv/vm/a*{b,c}[d]@{HOME}?^\\\".img").unwrap(),
-            "/srv/vm/a\\*\\{b\\,c\\}\\[d\\]\\@\\{HOME\\}\\?\\^\\\\\\\".img"
+            "/srv/vm/a\\*\\{b\\,c\\}\\[d\\]\\@\\{HOME\\}\\?\\^[\\\\]\\\".img"
         );
+    }
+
+    #[test]
+    fn backslash_never_precedes_the_closing_quote() {
+        assert_eq!(escape_literal("/vm/a\\").unwrap(), "/vm/a[\\\\]");
+        assert_eq!(unescape("/vm/a[\\\\]"), "/vm/a\\");
+        assert_eq!(unescape(&escape_literal("/[\\]\\").unwrap()), "/[\\]\\");
     }
 
     #[test]

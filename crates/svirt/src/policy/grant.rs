@@ -269,6 +269,9 @@ pub struct Grant {
     pub quiet_write_deny: bool,
     /// Comment lines written before the rule (without `# `).
     pub comment: Option<&'static str>,
+    /// A refused path is reported and skipped instead of failing the whole
+    /// profile (libvirt ignores the result for render nodes).
+    pub best_effort: bool,
     pub origin: Origin,
 }
 
@@ -281,6 +284,7 @@ impl Grant {
             mode: Mode::Allow,
             quiet_write_deny: access.is_read_only(),
             comment: None,
+            best_effort: false,
             origin,
         }
     }
@@ -298,6 +302,7 @@ impl Grant {
             mode: Mode::Allow,
             quiet_write_deny,
             comment: None,
+            best_effort: false,
             origin,
         }
     }
@@ -310,6 +315,7 @@ impl Grant {
             mode: Mode::Allow,
             quiet_write_deny: false,
             comment: None,
+            best_effort: false,
             origin,
         }
     }
@@ -322,6 +328,12 @@ impl Grant {
 
     pub fn denied(mut self) -> Grant {
         self.mode = Mode::Deny;
+        self
+    }
+
+    /// See [`Grant::best_effort`].
+    pub fn best_effort(mut self) -> Grant {
+        self.best_effort = true;
         self
     }
 

@@ -12,6 +12,19 @@ use crate::Settings;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Diagnostic {
     Warning(String),
+    /// An error that did not stop generation (a best-effort grant refused).
+    Error(String),
+    /// A granted path does not exist yet (QEMU may create it). libvirt
+    /// reports this as a warning; svirt's own command stays quiet about it.
+    PathMissing(String),
+}
+
+impl Diagnostic {
+    pub fn text(&self) -> &str {
+        match self {
+            Diagnostic::Warning(t) | Diagnostic::Error(t) | Diagnostic::PathMissing(t) => t,
+        }
+    }
 }
 
 /// Why no profile can be made from these grants.
@@ -49,7 +62,7 @@ pub enum PolicyError {
 pub struct PolicyFailure {
     pub diagnostics: Vec<Diagnostic>,
     #[source]
-    pub error: PolicyError,
+    pub error: Box<PolicyError>,
 }
 
 /// One grant as written into the profile.
@@ -90,10 +103,15 @@ pub fn rules_for(
         match rule_for(grant, settings, host, &mut set.diagnostics) {
             Ok(Some(rule)) => set.rules.push(rule),
             Ok(None) => {}
+            Err(PolicyError::Restricted { path, .. }) if grant.best_effort => {
+                set.diagnostics.push(Diagnostic::Error(path));
+                set.diagnostics
+                    .push(Diagnostic::Error("skipped restricted file".to_owned()));
+            }
             Err(error) => {
                 return Err(PolicyFailure {
                     diagnostics: set.diagnostics,
-                    error,
+                    error: Box::new(error),
                 });
             }
         }
@@ -195,9 +213,7 @@ fn file_rule(
         });
     }
     if !host.exists(std::path::Path::new(&canonical)) {
-        diagnostics.push(Diagnostic::Warning(
-            "path does not exist, skipping file type checks".to_owned(),
-        ));
+        diagnostics.push(Diagnostic::PathMissing(canonical.clone()));
     }
     let how = if settings.component_prefixes {
         PrefixMatch::Component

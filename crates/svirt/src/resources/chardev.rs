@@ -17,7 +17,7 @@
 
 use super::{non_empty, Collector};
 use crate::domain::CharDev;
-use crate::policy::{Access, Grant, Origin};
+use crate::policy::{Access, Grant, Origin, PatternPart};
 
 pub(super) fn add(cx: &mut Collector) {
     let devices = &cx.domain.devices;
@@ -92,11 +92,52 @@ fn add_one(cx: &mut Collector, dev: &CharDev, index: usize, split_pipe: bool) {
         } else {
             cx.push(Grant::path(path, Access::RW, origin("source")));
         }
+    } else if dev.source_type == "pty" && cx.settings.pty_allocation {
+        // Before start the pty has no number; QEMU opens the one it
+        // allocates by path. The grant is this VM's alone, unlike a console
+        // glob in a shared abstraction.
+        cx.push(Grant::pattern(
+            vec![PatternPart::Glob("/dev/pts/[0-9]*")],
+            Access::RW,
+            origin("pty allocated at start"),
+        ));
     }
     if cx.settings.chardev_logs {
         if let Some(log) = non_empty(&dev.log_file) {
             cx.push(Grant::path(log, Access::W, origin("log file")));
         }
+    }
+}
+
+#[cfg(test)]
+mod pty_tests {
+    use super::*;
+    use crate::domain::CharDevKind;
+    use crate::resources::grants_for;
+    use crate::resources::testing::*;
+    use crate::Settings;
+
+    #[test]
+    fn unallocated_pty_gets_the_pts_pattern_in_safe_mode_only() {
+        let mut d = domain("vm");
+        d.virt_type = "lxc".into();
+        d.devices.serials.push(CharDev {
+            kind: CharDevKind::Serial,
+            source_type: "pty".into(),
+            path: None,
+            log_file: None,
+            target_type: None,
+            target_name: None,
+            seclabels: Vec::new(),
+        });
+        let safe = grants_for(&d, &Settings::safe(), &FakeHost::default()).unwrap();
+        assert_eq!(show(&safe.grants), vec!["/dev/pts/[0-9]* rw"]);
+        let compat = grants_for(&d, &Settings::libvirt_compatible(), &FakeHost::default()).unwrap();
+        assert!(compat.grants.is_empty());
+        // Once the pty exists, the exact path is granted instead.
+        d.devices.serials[0].path = Some("/dev/pts/9".into());
+        let safe = grants_for(&d, &Settings::safe(), &FakeHost::default()).unwrap();
+        assert_eq!(show(&safe.grants), vec!["/dev/pts/9 rw"]);
     }
 }
 

@@ -21,11 +21,11 @@ pub(super) fn add(cx: &mut Collector) -> Result<(), ResourcesError> {
         if needs_automatic_render_node(g) {
             cx.needs.gl = true;
             if let Some(node) = cx.host.default_render_node() {
-                cx.push(Grant::path(node, Access::RW, origin(RENDER_NODE)));
+                cx.push(Grant::path(node, Access::RW, origin(RENDER_NODE)).best_effort());
             }
         } else if let (true, Some(node)) = (supports_render_node(g), non_empty(&g.rendernode)) {
             cx.needs.gl = true;
-            cx.push(Grant::path(node, Access::RW, origin(RENDER_NODE)));
+            cx.push(Grant::path(node, Access::RW, origin(RENDER_NODE)).best_effort());
         }
         for socket in &g.listen_sockets {
             if !socket.is_empty() {

@@ -31,7 +31,7 @@ mod trailing;
 
 use crate::domain::{Domain, SecLabel};
 use crate::host::Host;
-use crate::policy::{Grant, Origin};
+use crate::policy::Grant;
 use crate::Settings;
 
 #[cfg(test)]
@@ -92,13 +92,7 @@ pub fn grants_for(
 /// adding a graphics render node, so a render node under e.g. `/etc` just
 /// disappears from the profile.
 pub fn is_best_effort(grant: &Grant) -> bool {
-    matches!(
-        grant.origin,
-        Origin::Graphics {
-            role: graphics::RENDER_NODE,
-            ..
-        }
-    )
+    grant.best_effort
 }
 
 /// The aggregated needs that become the trailing rules (§3.3).
@@ -182,27 +176,5 @@ mod tests {
         d.name = "€€€€€€€€€€".into();
         // libvirt would keep 2 bytes of the 7th '€'; we stop before it.
         assert_eq!(short_name(&d), "5-€€€€€€");
-    }
-
-    #[test]
-    fn render_nodes_are_best_effort_and_nothing_else() {
-        let g = Grant::path(
-            "/dev/dri/renderD128",
-            crate::policy::Access::RW,
-            Origin::Graphics {
-                index: 0,
-                role: graphics::RENDER_NODE,
-            },
-        );
-        assert!(is_best_effort(&g));
-        let g = Grant::path(
-            "/x.sock",
-            crate::policy::Access::RW,
-            Origin::Graphics {
-                index: 0,
-                role: "listen socket",
-            },
-        );
-        assert!(!is_best_effort(&g));
     }
 }

@@ -92,8 +92,10 @@ pub fn as_text(g: &GeneratedProfile) -> String {
     for w in &g.policy.warnings {
         out.push_str(&format!("warning: {w}\n"));
     }
-    for svirt::policy::Diagnostic::Warning(w) in &g.policy.rules.diagnostics {
-        out.push_str(&format!("diagnostic: {w}\n"));
+    for d in &g.policy.rules.diagnostics {
+        if !matches!(d, svirt::policy::Diagnostic::PathMissing(_)) {
+            out.push_str(&format!("diagnostic: {d:?}\n"));
+        }
     }
     out
 }
