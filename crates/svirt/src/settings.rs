@@ -43,6 +43,9 @@ pub struct Settings {
     /// Grant a qcow2 layer's external data file (from `<dataStore>` or its
     /// header) with the layer's access. libvirt grants nothing.
     pub qcow2_data_file: bool,
+    /// Grant the extent files a VMDK descriptor names, with the layer's
+    /// access. libvirt grants only the descriptor, and QEMU is denied.
+    pub vmdk_extents: bool,
     /// Grant the `/dev/vhost-vdpa-N` device of `<interface type='vdpa'>` and
     /// `<disk type='vhostvdpa'>`. libvirt grants nothing.
     pub vhost_vdpa: bool,
@@ -72,6 +75,7 @@ impl Settings {
             reject_relative_paths: false,
             tpm_passthrough: false,
             qcow2_data_file: false,
+            vmdk_extents: false,
             vhost_vdpa: false,
             chardev_logs: false,
             device_relabel_no: false,
@@ -90,6 +94,7 @@ impl Settings {
             reject_relative_paths: true,
             tpm_passthrough: true,
             qcow2_data_file: true,
+            vmdk_extents: true,
             vhost_vdpa: true,
             chardev_logs: true,
             device_relabel_no: true,

@@ -94,6 +94,7 @@ impl Host for FakeHost {
             path: path.clone(),
             format: top.format.clone(),
             data_file: None,
+            extents: Vec::new(),
         }];
         layers.extend(self.backing.get(path).cloned().unwrap_or_default());
         ProbedChain {

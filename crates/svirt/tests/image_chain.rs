@@ -11,9 +11,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use svirt::domain::{Backing, StorageSource, StorageType};
-use svirt::image::{
-    probe_chain, probe_chain_detailed, walk_chain, ImageFs, ProbedChain, ReadError, MAX_LAYERS,
-};
+use svirt::image::{probe_chain, walk_chain, ImageFs, ProbedChain, ReadError, MAX_LAYERS};
 
 fn have_qemu_img() -> bool {
     let ok = Command::new("qemu-img")
@@ -555,9 +553,9 @@ fn vmdk_chains_and_descriptors() {
             "1M",
         ],
     );
-    let dc = probe_chain_detailed(&source(&p.join("split.vmdk"), Some("vmdk")));
-    assert_eq!(dc.chain.layers.len(), 1);
-    assert_eq!(dc.extents[0], vec![real(&p.join("split-f001.vmdk"))]);
+    let c = probe_chain(&source(&p.join("split.vmdk"), Some("vmdk")));
+    assert_eq!(c.layers.len(), 1);
+    assert_eq!(c.layers[0].extents, vec![real(&p.join("split-f001.vmdk"))]);
 }
 
 #[test]

@@ -49,27 +49,10 @@ struct HeaderInfo {
     extents: Vec<String>,
 }
 
-/// A chain plus what [`ProbedLayer`] has no field for.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DetailedChain {
-    pub chain: ProbedChain,
-    /// For each layer (same index as `chain.layers`), the VMDK extent files
-    /// other than the layer itself, resolved like backing names. QEMU opens
-    /// them with the layer's access (a VMDK descriptor file keeps its data
-    /// in them; a monolithic sparse file names only itself).
-    pub extents: Vec<Vec<String>>,
-}
-
 /// Walks the chain below `top`. See the module documentation of
 /// [`crate::image`] for the rules.
 pub fn walk_chain(top: &StorageSource, fs: &dyn ImageFs) -> ProbedChain {
-    walk_chain_detailed(top, fs).chain
-}
-
-/// [`walk_chain`], keeping the VMDK extents as well.
-pub fn walk_chain_detailed(top: &StorageSource, fs: &dyn ImageFs) -> DetailedChain {
     let mut chain = ProbedChain::default();
-    let mut all_extents: Vec<Vec<String>> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     let mut pending = xml_pending(top, None);
     while let Some(cur) = pending.take() {
@@ -183,8 +166,8 @@ pub fn walk_chain_detailed(top: &StorageSource, fs: &dyn ImageFs) -> DetailedCha
             path: path.clone(),
             format,
             data_file,
+            extents,
         });
-        all_extents.push(extents);
 
         // The next layer: the XML wins; otherwise the header.
         pending = match cur.xml.map(|x| &x.backing) {
@@ -207,10 +190,7 @@ pub fn walk_chain_detailed(top: &StorageSource, fs: &dyn ImageFs) -> DetailedCha
             },
         };
     }
-    DetailedChain {
-        chain,
-        extents: all_extents,
-    }
+    chain
 }
 
 fn xml_pending(src: &StorageSource, parent: Option<String>) -> Option<Pending<'_>> {

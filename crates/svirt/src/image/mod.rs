@@ -56,7 +56,7 @@ pub mod vmdk;
 
 mod bytes;
 
-pub use chain::{walk_chain, walk_chain_detailed, DetailedChain, MAX_LAYERS};
+pub use chain::{walk_chain, MAX_LAYERS};
 pub use error::{HeaderError, ReadError};
 pub use reader::{FsImages, ImageFs};
 
@@ -76,6 +76,11 @@ pub struct ProbedLayer {
     /// named in the layer's own header (qcow2), resolved like backing
     /// names. It needs the same access as its image.
     pub data_file: Option<String>,
+    /// VMDK extent files other than the layer itself, resolved like
+    /// backing names. QEMU opens them with the layer's access (a descriptor
+    /// file keeps its data there; a monolithic sparse file names only
+    /// itself).
+    pub extents: Vec<String>,
 }
 
 /// A chain read from image headers. `layers[0]` is the top image.
@@ -85,12 +90,6 @@ pub struct ProbedChain {
     /// Human-readable warnings (depth limit, loops, missing layers,
     /// unreadable headers), each naming the path and the reason.
     pub warnings: Vec<String>,
-}
-
-/// Like [`probe_chain`], plus the VMDK extent files of each layer (see
-/// [`DetailedChain`]).
-pub fn probe_chain_detailed(top: &StorageSource) -> DetailedChain {
-    walk_chain_detailed(top, &FsImages)
 }
 
 /// The chain below `top` on the real filesystem (layer 0 is `top`). Empty

@@ -104,6 +104,9 @@ pub(super) fn add_chain(
             } else if let Some(layer) = chain.layers.first() {
                 add_probed_data_file(cx, &layer.data_file, top_access, data_origin(0));
             }
+            if let Some(layer) = chain.layers.first() {
+                add_extents(cx, &layer.extents, top_access, data_origin(0));
+            }
             for (depth, layer) in chain
                 .layers
                 .iter()
@@ -116,6 +119,7 @@ pub(super) fn add_chain(
                 }
                 cx.push(Grant::path(layer.path.clone(), Access::RK, origin(depth)));
                 add_probed_data_file(cx, &layer.data_file, Access::RK, data_origin(depth));
+                add_extents(cx, &layer.extents, Access::RK, data_origin(depth));
             }
         }
     }
@@ -158,6 +162,16 @@ fn add_probed_data_file(
     }
 }
 
+/// VMDK extent files: QEMU opens them with their descriptor's access.
+fn add_extents(cx: &mut Collector, extents: &[String], access: Access, origin: Origin) {
+    if !cx.settings.vmdk_extents {
+        return;
+    }
+    for extent in extents {
+        cx.push(Grant::path(extent.clone(), access, origin.clone()));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use crate::domain::{Backing, Disk, SecLabel, StorageSource, StorageType};
@@ -197,6 +211,7 @@ mod tests {
             path: path.into(),
             format: None,
             data_file: data_file.map(Into::into),
+            extents: Vec::new(),
         }
     }
 
@@ -373,6 +388,30 @@ mod tests {
                 "/img/base.data rk +quiet-deny"
             ]
         );
+    }
+
+    #[test]
+    fn vmdk_extents_only_with_the_switch() {
+        let mut d = domain("vm");
+        d.virt_type = "lxc".into();
+        let mut src = file("/img/split.vmdk");
+        src.format = Some("vmdk".into());
+        d.devices.disks.push(Disk {
+            device: "disk".into(),
+            source: Some(src),
+            target_dev: Some("vda".into()),
+            target_bus: None,
+            shareable: false,
+        });
+        let mut host = FakeHost::default();
+        host.top_extents = vec!["/img/split-f001.vmdk".into()];
+        let safe = grants_for(&d, &Settings::safe(), &host).unwrap();
+        assert_eq!(
+            show(&safe.grants),
+            vec!["/img/split.vmdk rwk", "/img/split-f001.vmdk rwk"]
+        );
+        let compat = grants_for(&d, &Settings::libvirt_compatible(), &host).unwrap();
+        assert_eq!(show(&compat.grants), vec!["/img/split.vmdk rwk"]);
     }
 
     #[test]

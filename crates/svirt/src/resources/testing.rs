@@ -23,6 +23,8 @@ pub struct FakeHost {
     pub chains: BTreeMap<String, Vec<ProbedLayer>>,
     pub existing: Vec<String>,
     pub realpaths: BTreeMap<String, String>,
+    /// VMDK extents the top image's header names.
+    pub top_extents: Vec<String>,
     /// Paths `probe_chain` was asked about.
     pub probed: RefCell<Vec<String>>,
 }
@@ -59,6 +61,7 @@ impl Host for FakeHost {
             path: path.clone(),
             format: top.format.clone(),
             data_file: None,
+            extents: self.top_extents.clone(),
         }];
         layers.extend(self.chains.get(&path).cloned().unwrap_or_default());
         ProbedChain {

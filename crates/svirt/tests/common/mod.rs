@@ -46,6 +46,7 @@ pub fn example_host() -> FakeHost {
                 path: "/var/lib/libvirt/images/debian-12-base.qcow2".into(),
                 format: Some("qcow2".into()),
                 data_file: None,
+                extents: Vec::new(),
             }],
         );
     let nic = PciAddress {
