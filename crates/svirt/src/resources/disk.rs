@@ -403,8 +403,10 @@ mod tests {
             target_bus: None,
             shareable: false,
         });
-        let mut host = FakeHost::default();
-        host.top_extents = vec!["/img/split-f001.vmdk".into()];
+        let host = FakeHost {
+            top_extents: vec!["/img/split-f001.vmdk".into()],
+            ..FakeHost::default()
+        };
         let safe = grants_for(&d, &Settings::safe(), &host).unwrap();
         assert_eq!(
             show(&safe.grants),
