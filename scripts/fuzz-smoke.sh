@@ -1,12 +1,13 @@
 #!/bin/sh
-# Runs each image-header fuzz target for a short time (default 20 s each).
+# Runs each fuzz target for a short time (default 20 s each): the image
+# header parsers, domain XML and path escaping.
 # Usage: scripts/fuzz-smoke.sh [SECONDS] [TARGET...]
 # Needs cargo-fuzz and a nightly toolchain. Exits non-zero on the first
 # crash or build failure.
 set -eu
 secs="${1:-20}"
 [ "$#" -gt 0 ] && shift
-targets="${*:-qcow2_header qed_header vmdk_header}"
+targets="${*:-qcow2_header qed_header vmdk_header domain_xml escape_path}"
 cd "$(dirname "$0")/../fuzz"
 for t in $targets; do
     echo "== fuzzing $t for ${secs}s"

@@ -9,3 +9,10 @@ cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
 cargo bench --workspace --no-run -q
+# A short fuzz run of every target, when a nightly toolchain is available.
+if cargo +nightly --version >/dev/null 2>&1; then
+	command -v cargo-fuzz >/dev/null 2>&1 || cargo install -q --locked cargo-fuzz
+	scripts/fuzz-smoke.sh "${SVIRT_FUZZ_SECONDS:-10}"
+else
+	echo "test.sh: no nightly toolchain; fuzz smoke run skipped"
+fi
