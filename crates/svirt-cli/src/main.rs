@@ -195,6 +195,13 @@ fn as_json(g: &GeneratedProfile) -> serde_json::Value {
         "type": g.domain.virt_type,
         "grants": grants,
         "warnings": g.policy.warnings,
-        "diagnostics": g.policy.rules.diagnostics.iter().map(|d| d.text()).collect::<Vec<_>>(),
+        "diagnostics": g.policy.rules.diagnostics.iter().map(|d| json!({
+            "kind": match d {
+                svirt::policy::Diagnostic::Warning(_) => "warning",
+                svirt::policy::Diagnostic::Error(_) => "error",
+                svirt::policy::Diagnostic::PathMissing(_) => "path-missing",
+            },
+            "text": d.text(),
+        })).collect::<Vec<_>>(),
     })
 }

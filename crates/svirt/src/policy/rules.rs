@@ -30,7 +30,10 @@ impl Diagnostic {
 /// Why no profile can be made from these grants.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
-    #[error("{path}: refused, it is a restricted system path (resolved to {canonical})")]
+    #[error(
+        "{path}: refused, it is a restricted system path{}",
+        resolved_note(path, canonical)
+    )]
     Restricted {
         path: String,
         canonical: String,
@@ -56,12 +59,21 @@ pub enum PolicyError {
     },
 }
 
+fn resolved_note(path: &str, canonical: &str) -> String {
+    if path == canonical {
+        String::new()
+    } else {
+        format!(" (it resolves to {canonical})")
+    }
+}
+
 /// Rule generation failed; `diagnostics` holds what was reported before.
 #[derive(Debug, thiserror::Error)]
+// Displays as the error itself; not a `source`, so a report does not print
+// the same sentence twice.
 #[error("{error}")]
 pub struct PolicyFailure {
     pub diagnostics: Vec<Diagnostic>,
-    #[source]
     pub error: Box<PolicyError>,
 }
 
