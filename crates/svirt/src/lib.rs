@@ -13,6 +13,7 @@
 
 pub mod apparmor;
 pub mod domain;
+pub mod driver;
 pub mod host;
 pub mod image;
 pub mod pipeline;

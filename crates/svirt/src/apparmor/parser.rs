@@ -31,6 +31,8 @@ pub enum ParserError {
         status: Option<i32>,
         stderr: String,
     },
+    #[error("apparmor_parser produced no binary policy for {profile}")]
+    NoOutput { profile: PathBuf },
 }
 
 /// Compiles `profile` without loading it (`-Q -K`), resolving includes from
@@ -62,5 +64,182 @@ pub fn compile_only(
             status: out.status.code(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         })
+    }
+}
+
+/// Compiles profiles to binary policy with `apparmor_parser`, without
+/// loading anything (`-Q`) and without its mtime-keyed cache (`-K`), so it
+/// needs no privilege. Loading is a separate step
+/// ([`super::SecurityFs::replace_policy`]).
+///
+/// ```no_run
+/// use std::path::Path;
+/// use svirt::apparmor::{Compiler, SecurityFs};
+///
+/// let binary = Compiler::find()?
+///     .include_dir("/etc/apparmor.d")
+///     .compile(Path::new("/etc/apparmor.d/libvirt/libvirt-8f1e2c3d-0000-4000-8000-000000000001"))?;
+/// SecurityFs::new().replace_policy(&binary)?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compiler {
+    parser: PathBuf,
+    base: Option<PathBuf>,
+    include_dirs: Vec<PathBuf>,
+    features_file: Option<PathBuf>,
+}
+
+impl Compiler {
+    /// The parser found in [`PARSER_LOCATIONS`].
+    pub fn find() -> Result<Self, ParserError> {
+        find_parser()
+            .map(Compiler::with_parser)
+            .ok_or(ParserError::NotInstalled)
+    }
+
+    /// A specific parser binary.
+    pub fn with_parser(parser: impl Into<PathBuf>) -> Self {
+        Compiler {
+            parser: parser.into(),
+            base: None,
+            include_dirs: Vec::new(),
+            features_file: None,
+        }
+    }
+
+    /// `--base DIR`: where relative includes are resolved first.
+    pub fn base(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.base = Some(dir.into());
+        self
+    }
+
+    /// `-I DIR`: a further include directory (repeatable).
+    pub fn include_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.include_dirs.push(dir.into());
+        self
+    }
+
+    /// `-M FILE`: compile for the features in FILE instead of the running
+    /// kernel's (e.g. when the compiling host has no AppArmor).
+    pub fn features_file(mut self, file: impl Into<PathBuf>) -> Self {
+        self.features_file = Some(file.into());
+        self
+    }
+
+    /// The parser arguments shared by both outputs.
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.parser);
+        cmd.arg("-Q").arg("-K");
+        if let Some(base) = &self.base {
+            cmd.arg("--base").arg(base);
+        }
+        for dir in &self.include_dirs {
+            cmd.arg("-I").arg(dir);
+        }
+        if let Some(file) = &self.features_file {
+            cmd.arg("-M").arg(file);
+        }
+        cmd.stdin(Stdio::null()).stderr(Stdio::piped());
+        cmd
+    }
+
+    fn run(&self, mut cmd: Command, profile: &Path) -> Result<Vec<u8>, ParserError> {
+        let out = cmd.output().map_err(|source| ParserError::Spawn {
+            parser: self.parser.clone(),
+            source,
+        })?;
+        if out.status.success() {
+            Ok(out.stdout)
+        } else {
+            Err(ParserError::Rejected {
+                profile: profile.to_owned(),
+                status: out.status.code(),
+                stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            })
+        }
+    }
+
+    /// Compiles `profile` and returns the binary policy (`-S`, to stdout).
+    pub fn compile(&self, profile: &Path) -> Result<Vec<u8>, ParserError> {
+        let mut cmd = self.command();
+        cmd.arg("-S").arg(profile).stdout(Stdio::piped());
+        let binary = self.run(cmd, profile)?;
+        if binary.is_empty() {
+            return Err(ParserError::NoOutput {
+                profile: profile.to_owned(),
+            });
+        }
+        Ok(binary)
+    }
+
+    /// Compiles `profile` into the file `output` (`-o FILE`).
+    pub fn compile_to_file(&self, profile: &Path, output: &Path) -> Result<(), ParserError> {
+        let mut cmd = self.command();
+        cmd.arg("-o").arg(output).arg(profile).stdout(Stdio::null());
+        self.run(cmd, profile).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    /// A stand-in parser that records its arguments and prints `BIN`.
+    fn fake_parser(dir: &Path, exit: i32) -> PathBuf {
+        let path = dir.join("apparmor_parser");
+        let log = dir.join("argv");
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{}'\nprintf BIN\necho 'parser says no' >&2\nexit {exit}\n",
+                log.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+
+    fn argv(dir: &Path) -> Vec<String> {
+        std::fs::read_to_string(dir.join("argv"))
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn compile_to_stdout_and_to_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = Compiler::with_parser(fake_parser(tmp.path(), 0))
+            .base("/b")
+            .include_dir("/i")
+            .features_file("/f");
+        let bin = c.compile(Path::new("/p/prof")).unwrap();
+        assert_eq!(bin, b"BIN");
+        assert_eq!(
+            argv(tmp.path()),
+            ["-Q", "-K", "--base", "/b", "-I", "/i", "-M", "/f", "-S", "/p/prof"]
+        );
+        c.compile_to_file(Path::new("/p/prof"), Path::new("/o/out"))
+            .unwrap();
+        assert_eq!(argv(tmp.path())[8..], ["-o", "/o/out", "/p/prof"]);
+    }
+
+    #[test]
+    fn rejection_keeps_stderr_and_names_the_profile() {
+        let tmp = tempfile::tempdir().unwrap();
+        let c = Compiler::with_parser(fake_parser(tmp.path(), 1));
+        let err = c.compile(Path::new("/p/prof")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "apparmor_parser rejected /p/prof:\nparser says no\n"
+        );
+        let err = Compiler::with_parser(tmp.path().join("none"))
+            .compile(Path::new("/p"))
+            .unwrap_err();
+        assert!(matches!(err, ParserError::Spawn { .. }));
     }
 }
