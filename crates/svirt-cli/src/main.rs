@@ -12,6 +12,8 @@ use svirt::pipeline::{self, GeneratedProfile};
 use svirt::Settings;
 
 mod check;
+mod exec;
+mod status;
 
 /// sVirt for AppArmor: per-VM confinement for QEMU.
 #[derive(Debug, Parser)]
@@ -25,6 +27,16 @@ struct Cli {
 enum Command {
     /// Print the AppArmor profile and `.files` include a domain would get.
     Profile(ProfileArgs),
+    /// Run a command confined as the VM: load the domain's profile through
+    /// the helper, run COMMAND under `libvirt-<uuid>`, unload at exit.
+    Exec(exec::ExecArgs),
+    /// Show the loaded `libvirt-*` profiles and the processes under each.
+    Status(status::StatusArgs),
+    /// Print the AppArmor label of a process.
+    Label(status::LabelArgs),
+    /// Internal: set the next-exec label, then exec COMMAND.
+    #[command(name = "__exec-label", hide = true)]
+    ExecLabel(exec::ExecLabelArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -54,6 +66,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Profile(args) => profile(&args),
+        Command::Exec(args) => exec::run(&args),
+        Command::Status(args) => status::status(&args),
+        Command::Label(args) => status::label(&args),
+        Command::ExecLabel(args) => Ok(exec::exec_label(&args)),
     };
     match result {
         Ok(code) => code,
@@ -86,7 +102,7 @@ fn choose_template(explicit: Option<&Path>, virt_type: &str) -> Result<(String, 
     )
 }
 
-fn read_domain(path: &Path) -> Result<String> {
+pub(crate) fn read_domain(path: &Path) -> Result<String> {
     use std::io::Read;
     let limit = svirt::domain::Limits::default().max_bytes;
     let file =
