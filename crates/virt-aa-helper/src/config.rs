@@ -1,0 +1,262 @@
+//! `/etc/svirt/virt-aa-helper.conf`: the administrator's choice between
+//! svirt's safe output (the default) and libvirt-compatible output.
+//!
+//! The format is one `key = value` per line; `#` starts a comment line and
+//! blank lines are ignored.
+//!
+//! ```text
+//! # libvirt 9.0's exact output, except that paths are still escaped
+//! mode = compat
+//! escape_paths = true
+//! ```
+//!
+//! `mode` is `safe` or `compat` and must come before any switch. Every other
+//! key is a field of `svirt::Settings` taking `true` or `false`, and
+//! overrides that one switch. Unknown keys, repeated keys, bad values and
+//! files over [`MAX_CONFIG_BYTES`] are errors: the helper refuses to guess.
+
+use std::fmt;
+use std::io::Read;
+use std::path::Path;
+
+use svirt::Settings;
+
+/// The configuration file. A constant: nothing the caller controls can
+/// point the helper at another one.
+pub const CONFIG_PATH: &str = "/etc/svirt/virt-aa-helper.conf";
+
+/// Largest configuration file read.
+pub const MAX_CONFIG_BYTES: usize = 64 * 1024;
+
+/// Which family of output the administrator chose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputMode {
+    /// svirt's safe defaults.
+    Safe,
+    /// libvirt 9.0's output byte for byte.
+    Compat,
+}
+
+/// The helper's configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub mode: OutputMode,
+    pub settings: Settings,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            mode: OutputMode::Safe,
+            settings: Settings::safe(),
+        }
+    }
+}
+
+/// Why the configuration was refused.
+#[derive(Debug)]
+pub struct ConfigError {
+    pub path: String,
+    /// 1-based line, when the problem is on one.
+    pub line: Option<usize>,
+    pub reason: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(l) => write!(f, "{}:{l}: {}", self.path, self.reason),
+            None => write!(f, "{}: {}", self.path, self.reason),
+        }
+    }
+}
+
+/// A boolean switch of `Settings`, by its field name.
+fn switch<'a>(settings: &'a mut Settings, key: &str) -> Option<&'a mut bool> {
+    Some(match key {
+        "escape_paths" => &mut settings.escape_paths,
+        "component_prefixes" => &mut settings.component_prefixes,
+        "escaped_names" => &mut settings.escaped_names,
+        "reject_relative_paths" => &mut settings.reject_relative_paths,
+        "tpm_passthrough" => &mut settings.tpm_passthrough,
+        "qcow2_data_file" => &mut settings.qcow2_data_file,
+        "vhost_vdpa" => &mut settings.vhost_vdpa,
+        "chardev_logs" => &mut settings.chardev_logs,
+        "device_relabel_no" => &mut settings.device_relabel_no,
+        "pty_allocation" => &mut settings.pty_allocation,
+        "virtio_pmem" => &mut settings.virtio_pmem,
+        _ => return None,
+    })
+}
+
+/// Parses configuration text; `path` is only used in messages.
+pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
+    let err = |line: usize, reason: String| ConfigError {
+        path: path.to_owned(),
+        line: Some(line),
+        reason,
+    };
+    let mut config = Config::default();
+    let mut seen: Vec<String> = Vec::new();
+    for (index, raw) in text.lines().enumerate() {
+        let n = index + 1;
+        let line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let Some((key, value)) = line.split_once('=') else {
+            return Err(err(n, format!("expected `key = value`, found {line:?}")));
+        };
+        let (key, value) = (key.trim(), value.trim());
+        if seen.iter().any(|k| k == key) {
+            return Err(err(n, format!("key {key:?} is set twice")));
+        }
+        if key == "mode" {
+            if !seen.is_empty() {
+                return Err(err(n, "`mode` must come before any switch".to_owned()));
+            }
+            config = match value {
+                "safe" => Config::default(),
+                "compat" => Config {
+                    mode: OutputMode::Compat,
+                    settings: Settings::libvirt_compatible(),
+                },
+                _ => {
+                    return Err(err(
+                        n,
+                        format!("mode must be `safe` or `compat`, not {value:?}"),
+                    ))
+                }
+            };
+        } else {
+            let Some(slot) = switch(&mut config.settings, key) else {
+                return Err(err(n, format!("unknown key {key:?}")));
+            };
+            *slot = match value {
+                "true" => true,
+                "false" => false,
+                _ => {
+                    return Err(err(
+                        n,
+                        format!("{key} must be `true` or `false`, not {value:?}"),
+                    ))
+                }
+            };
+        }
+        seen.push(key.to_owned());
+    }
+    Ok(config)
+}
+
+/// Reads the configuration from `path`; a missing file means the defaults.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let shown = path.display().to_string();
+    let io = |e: std::io::Error| ConfigError {
+        path: shown.clone(),
+        line: None,
+        reason: e.to_string(),
+    };
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Config::default()),
+        Err(e) => return Err(io(e)),
+    };
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() > MAX_CONFIG_BYTES {
+        return Err(ConfigError {
+            path: shown,
+            line: None,
+            reason: format!("larger than the limit of {MAX_CONFIG_BYTES} bytes"),
+        });
+    }
+    let text = String::from_utf8(bytes).map_err(|_| ConfigError {
+        path: shown.clone(),
+        line: None,
+        reason: "not UTF-8 text".to_owned(),
+    })?;
+    parse(&text, &shown)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_is_safe() {
+        assert_eq!(parse("", "c").unwrap(), Config::default());
+        assert_eq!(
+            parse("# x\n\n  \n", "c").unwrap().settings,
+            Settings::safe()
+        );
+    }
+
+    #[test]
+    fn compat_and_overrides() {
+        let c = parse("mode = compat\nescape_paths = true\n", "c").unwrap();
+        assert_eq!(c.mode, OutputMode::Compat);
+        let mut want = Settings::libvirt_compatible();
+        want.escape_paths = true;
+        assert_eq!(c.settings, want);
+        let c = parse("mode=safe\nchardev_logs=false", "c").unwrap();
+        assert!(!c.settings.chardev_logs);
+        assert!(c.settings.escape_paths);
+        let c = parse("virtio_pmem = false", "c").unwrap();
+        assert_eq!(c.mode, OutputMode::Safe);
+        assert!(!c.settings.virtio_pmem);
+    }
+
+    #[test]
+    fn every_switch_is_known() {
+        for key in [
+            "escape_paths",
+            "component_prefixes",
+            "escaped_names",
+            "reject_relative_paths",
+            "tpm_passthrough",
+            "qcow2_data_file",
+            "vhost_vdpa",
+            "chardev_logs",
+            "device_relabel_no",
+            "pty_allocation",
+            "virtio_pmem",
+        ] {
+            let c = parse(&format!("mode = safe\n{key} = false\n"), "c").unwrap();
+            assert_ne!(c.settings, Settings::safe(), "{key}");
+        }
+    }
+
+    #[test]
+    fn errors_name_the_file_line_and_key() {
+        let e = parse(
+            "mode = safe\nbogus = true\n",
+            "/etc/svirt/virt-aa-helper.conf",
+        );
+        assert_eq!(
+            e.unwrap_err().to_string(),
+            "/etc/svirt/virt-aa-helper.conf:2: unknown key \"bogus\""
+        );
+        let e = parse("layout = x", "c").unwrap_err();
+        assert!(e.to_string().contains("unknown key \"layout\""), "{e}");
+        assert!(parse("mode = paranoid", "c").is_err());
+        assert!(parse("escape_paths = yes", "c").is_err());
+        assert!(parse("escape_paths", "c").is_err());
+        assert!(parse("escape_paths = true\nescape_paths = false", "c").is_err());
+        assert!(parse("escape_paths = true\nmode = compat", "c").is_err());
+    }
+
+    #[test]
+    fn load_limits_and_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.conf");
+        assert_eq!(load(&p).unwrap(), Config::default());
+        std::fs::write(&p, "#".repeat(MAX_CONFIG_BYTES + 1)).unwrap();
+        assert!(load(&p).unwrap_err().to_string().contains("limit"));
+        std::fs::write(&p, b"mode = compat\xff").unwrap();
+        assert!(load(&p).is_err());
+        std::fs::write(&p, "mode = compat\n").unwrap();
+        assert_eq!(load(&p).unwrap().mode, OutputMode::Compat);
+    }
+}

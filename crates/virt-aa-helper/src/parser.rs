@@ -1,0 +1,201 @@
+//! Running `apparmor_parser` to load, reload or unload a profile.
+//!
+//! The parser is found only in its standard locations
+//! ([`svirt::apparmor::parser::find_parser`]), runs with exactly two
+//! arguments (the flag and the profile path), a cleared environment plus
+//! `PATH=/sbin:/usr/sbin` and `IFS=" \t\n"`, and no standard streams, as
+//! libvirt runs it.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use svirt::apparmor::parser::{find_parser, PARSER_LOCATIONS};
+
+/// The exit status with which the parser reports that a profile to remove
+/// is not loaded.
+pub const NOT_LOADED_STATUS: i32 = 234;
+
+/// What the parser is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `-a`: load.
+    Load,
+    /// `-r`: replace.
+    Replace,
+    /// `-R`: remove.
+    Remove,
+}
+
+impl Action {
+    pub fn flag(self) -> &'static str {
+        match self {
+            Action::Load => "-a",
+            Action::Replace => "-r",
+            Action::Remove => "-R",
+        }
+    }
+}
+
+/// Why running the parser failed.
+#[derive(Debug)]
+pub enum ParserFailure {
+    NotInstalled,
+    Spawn {
+        parser: PathBuf,
+        source: std::io::Error,
+    },
+    /// Exit status (`None`: killed by a signal).
+    Status {
+        parser: PathBuf,
+        action: Action,
+        profile: PathBuf,
+        status: Option<i32>,
+    },
+}
+
+impl std::fmt::Display for ParserFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParserFailure::NotInstalled => write!(
+                f,
+                "apparmor_parser is not installed (looked in {})",
+                PARSER_LOCATIONS.join(", ")
+            ),
+            ParserFailure::Spawn { parser, source } => {
+                write!(f, "could not run {}: {source}", parser.display())
+            }
+            ParserFailure::Status {
+                parser,
+                action,
+                profile,
+                status: Some(s),
+            } => write!(
+                f,
+                "{} {} {} exited with status {s}",
+                parser.display(),
+                action.flag(),
+                profile.display()
+            ),
+            ParserFailure::Status {
+                parser,
+                action,
+                profile,
+                status: None,
+            } => write!(
+                f,
+                "{} {} {} was killed by a signal",
+                parser.display(),
+                action.flag(),
+                profile.display()
+            ),
+        }
+    }
+}
+
+/// The result of a successful run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ran {
+    Ok,
+    /// `-R` of a profile that was not loaded (status 234): success.
+    WasNotLoaded,
+}
+
+/// Runs the parser found in the standard locations.
+pub fn run(action: Action, profile: &Path) -> Result<Ran, ParserFailure> {
+    let parser = find_parser().ok_or(ParserFailure::NotInstalled)?;
+    run_with(&parser, action, profile)
+}
+
+/// Runs `parser` (tests pass a fake one).
+pub fn run_with(parser: &Path, action: Action, profile: &Path) -> Result<Ran, ParserFailure> {
+    let status = Command::new(parser)
+        .arg(action.flag())
+        .arg(profile)
+        .env_clear()
+        .env("PATH", "/sbin:/usr/sbin")
+        .env("IFS", " \t\n")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map_err(|source| ParserFailure::Spawn {
+            parser: parser.to_owned(),
+            source,
+        })?;
+    match status.code() {
+        Some(0) => Ok(Ran::Ok),
+        Some(NOT_LOADED_STATUS) if action == Action::Remove => Ok(Ran::WasNotLoaded),
+        code => Err(ParserFailure::Status {
+            parser: parser.to_owned(),
+            action,
+            profile: profile.to_owned(),
+            status: code,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn fake(dir: &Path, body: &str) -> PathBuf {
+        let p = dir.join("parser");
+        std::fs::write(&p, format!("#!/bin/sh\n{body}\n")).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        p
+    }
+
+    #[test]
+    fn arguments_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let p = fake(
+            dir.path(),
+            &format!(
+                "{{ for a in \"$@\"; do echo \"arg:$a\"; done; export -p; }} > {}",
+                log.display()
+            ),
+        );
+        assert_eq!(
+            run_with(&p, Action::Replace, Path::new("/x/prof")),
+            Ok(Ran::Ok)
+        );
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.starts_with("arg:-r\narg:/x/prof\n"), "{text}");
+        assert!(text.contains("PATH='/sbin:/usr/sbin'"), "{text}");
+        assert!(!text.contains("HOME="), "{text}");
+    }
+
+    #[test]
+    fn status_234_counts_only_for_remove() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = fake(dir.path(), "exit 234");
+        assert_eq!(
+            run_with(&p, Action::Remove, Path::new("/x")),
+            Ok(Ran::WasNotLoaded)
+        );
+        let e = run_with(&p, Action::Load, Path::new("/x")).unwrap_err();
+        assert!(
+            e.to_string().ends_with("-a /x exited with status 234"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn spawn_failures_name_the_parser() {
+        let e = run_with(
+            Path::new("/nonexistent/parser"),
+            Action::Load,
+            Path::new("/x"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("/nonexistent/parser"), "{e}");
+    }
+
+    impl PartialEq for ParserFailure {
+        fn eq(&self, other: &Self) -> bool {
+            self.to_string() == other.to_string()
+        }
+    }
+}

@@ -1,0 +1,748 @@
+//! The modes. Each one does every check first (arguments, configuration,
+//! XML, rules, what exists on disk) and then its side effects in a fixed
+//! order: lock, `.files`, profile, parser. A dry run stops before the side
+//! effects in every mode and says what it would have done.
+//!
+//! Everything the run touches comes in through [`Context`]; the binary
+//! fills it with constants only.
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+use svirt::domain::{parse_domain, Domain, DomainError, Limits};
+use svirt::host::Host;
+use svirt::pipeline::{self, PipelineError};
+use svirt::policy::escape;
+use svirt::policy::path::{self as policy_path, PathVerdict, PrefixMatch};
+use svirt::policy::{
+    check_domain_name, include_line, render_profile, rules_for, Access, Diagnostic, Grant,
+    NameError, Origin, PatternPart, PolicyError, ProfileName, TemplateError, FILES_HEADER,
+};
+use svirt::resources::ResourcesError;
+use svirt::Settings;
+
+use crate::args::{Args, Mode};
+use crate::config::{Config, ConfigError, OutputMode};
+use crate::files::{self, CreateError, FileError, ProfileFiles, MAX_FILE_BYTES};
+use crate::output::Output;
+use crate::parser::{Action, ParserFailure, Ran};
+
+/// Largest domain XML read from stdin (libvirt's limit).
+pub const MAX_XML_BYTES: usize = 10 * 1024 * 1024;
+
+/// The suffix with which libvirt's driver asks for a whole directory tree
+/// (`SetPathLabel` with subtree).
+pub const SUBTREE_SUFFIX: &str = "/{,**}";
+
+/// Everything a run may touch.
+pub struct Context<'a> {
+    /// The policy directory (the binary: [`files::POLICY_DIR`]).
+    pub dir: &'a Path,
+    pub load_config: &'a dyn Fn() -> Result<Config, ConfigError>,
+    pub parser: &'a dyn Fn(Action, &Path) -> Result<Ran, ParserFailure>,
+    pub host: &'a dyn Host,
+    pub stdin: &'a mut dyn Read,
+    pub lock_timeout: Duration,
+}
+
+/// Why a run failed. `main.rs` turns each into libvirt's lines.
+#[derive(Debug)]
+pub enum Failure {
+    Config(ConfigError),
+    /// stdin could not be read, or is over the limit.
+    ReadXml(String),
+    NotUtf8Xml,
+    Definition(DomainError),
+    BadName(NameError),
+    UuidMismatch,
+    Resources(ResourcesError),
+    /// Rule generation refused a path (diagnostics already printed).
+    Policy(PolicyError),
+    ExtraNotUtf8(Vec<u8>),
+    ProfileExists,
+    ProfileMissing,
+    Examine(FileError),
+    Lock(FileError),
+    ZeroSizeRemove(ParserFailure),
+    ZeroSizeUnlink(FileError),
+    TemplateMissing(String),
+    TemplateRead(String, std::io::Error),
+    Template(TemplateError),
+    CreateProfile(FileError),
+    FilesTooLarge(usize),
+    ReadFiles(FileError),
+    WriteFiles(FileError),
+    RemoveFiles(FileError),
+    Parser(ParserFailure),
+}
+
+/// Runs one parsed command line.
+pub fn run(args: &Args, cx: &mut Context<'_>, out: &mut Output) -> Result<(), Failure> {
+    let config = (cx.load_config)().map_err(Failure::Config)?;
+    out.verbose = config.mode == OutputMode::Safe;
+    match args.mode {
+        Mode::Create | Mode::Replace => create_or_replace(args, &config, cx, out),
+        Mode::Add | Mode::Remove | Mode::Delete => load_or_unload(args, cx, out),
+    }
+}
+
+fn lock(
+    args: &Args,
+    files: &ProfileFiles,
+    cx: &Context<'_>,
+) -> Result<Option<files::ProfileLock>, Failure> {
+    if args.dry_run {
+        return Ok(None);
+    }
+    files::lock_profile(files, cx.lock_timeout).map_err(Failure::Lock)
+}
+
+fn dry_run_parser(out: &mut Output, action: Action, profile: &Path) {
+    out.info(format!(
+        "dry run: would run apparmor_parser {} {}",
+        action.flag(),
+        profile.display()
+    ));
+}
+
+fn dry_run_remove(out: &mut Output, path: &Path) {
+    out.info(format!("dry run: would remove {}", path.display()));
+}
+
+/// `-a`, `-R`, `-D`: no XML, only the parser (and, for `-D`, `.files`).
+fn load_or_unload(args: &Args, cx: &mut Context<'_>, out: &mut Output) -> Result<(), Failure> {
+    let files = ProfileFiles::new(cx.dir, &args.name);
+    let _lock = lock(args, &files, cx)?;
+    let profile = files.profile();
+    let exists = files::probe(&profile).map_err(Failure::Examine)?.is_some();
+    let action = if args.mode == Mode::Add {
+        Action::Load
+    } else {
+        Action::Remove
+    };
+    if args.dry_run {
+        if !exists {
+            return Err(Failure::ProfileMissing);
+        }
+        dry_run_parser(out, action, &profile);
+        if args.mode == Mode::Delete {
+            dry_run_remove(out, &files.files());
+        }
+        return Ok(());
+    }
+    let result = if exists {
+        (cx.parser)(action, &profile)
+            .map(|ran| {
+                if ran == Ran::WasNotLoaded {
+                    out.warning("unable to unload already unloaded profile");
+                }
+            })
+            .map_err(Failure::Parser)
+    } else {
+        Err(Failure::ProfileMissing)
+    };
+    if args.mode == Mode::Delete {
+        // Whatever the parser said, as libvirt does.
+        let removed = files::remove(&files.files());
+        if let (Ok(()), Err(e)) = (&result, removed) {
+            return Err(Failure::RemoveFiles(e));
+        }
+    }
+    result
+}
+
+fn print_diagnostics(out: &mut Output, diagnostics: &[Diagnostic]) {
+    for d in diagnostics {
+        match d {
+            Diagnostic::Warning(t) => out.warning(t),
+            Diagnostic::Error(t) => out.error(t),
+            Diagnostic::PathMissing(_) => {
+                out.warning("path does not exist, skipping file type checks")
+            }
+        }
+    }
+}
+
+/// Reads the domain XML from stdin, at most [`MAX_XML_BYTES`].
+fn read_xml(stdin: &mut dyn Read) -> Result<String, Failure> {
+    let mut bytes = Vec::new();
+    stdin
+        .take(MAX_XML_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| Failure::ReadXml(format!("could not read the domain XML on stdin: {e}")))?;
+    if bytes.len() > MAX_XML_BYTES {
+        return Err(Failure::ReadXml(format!(
+            "the domain XML on stdin is larger than the limit of {MAX_XML_BYTES} bytes"
+        )));
+    }
+    String::from_utf8(bytes).map_err(|_| Failure::NotUtf8Xml)
+}
+
+/// Whether `dir` (canonical, no trailing slash) contains a restricted or
+/// read-only location, so that granting everything below it would grant
+/// system files.
+fn contains_protected(dir: &str) -> bool {
+    let dir = dir.trim_end_matches('/');
+    policy_path::RESTRICTED_PREFIXES
+        .iter()
+        .chain(policy_path::READ_ONLY_PREFIXES)
+        .any(|p| dir.is_empty() || p.strip_prefix(dir).is_some_and(|r| r.starts_with('/')))
+}
+
+/// A `-f`/`-F` subtree request (`<dir>/{,**}`) in safe mode: the
+/// directory is canonicalised, checked and escaped like any path, and only
+/// the `/{,**}` suffix stays a pattern. `None` when a relative directory
+/// was skipped (libvirt's behaviour, if relative paths are not refused).
+fn subtree_grant(
+    file: &str,
+    settings: &Settings,
+    host: &dyn Host,
+    out: &mut Output,
+) -> Result<Option<Grant>, Failure> {
+    let dir = &file[..file.len() - SUBTREE_SUFFIX.len()];
+    let dir = if dir.is_empty() { "/" } else { dir };
+    escape::check_no_control(dir).map_err(|source| {
+        Failure::Policy(PolicyError::Escape {
+            origin: Origin::Extra,
+            source,
+        })
+    })?;
+    if !dir.starts_with('/') {
+        if settings.reject_relative_paths {
+            return Err(Failure::Policy(PolicyError::Relative {
+                path: file.to_owned(),
+                origin: Origin::Extra,
+            }));
+        }
+        out.warning(file);
+        out.warning("skipped non-absolute path");
+        return Ok(None);
+    }
+    let canonical = policy_path::canonicalize(dir, host).map_err(|e| {
+        Failure::Policy(PolicyError::Realpath {
+            path: file.to_owned(),
+            prefix: e.prefix,
+            origin: Origin::Extra,
+            source: e.source,
+        })
+    })?;
+    if !host.exists(Path::new(&canonical)) {
+        out.warning("path does not exist, skipping file type checks");
+    }
+    let how = if settings.component_prefixes {
+        PrefixMatch::Component
+    } else {
+        PrefixMatch::String
+    };
+    let canonical = if canonical.len() > 1 {
+        canonical.trim_end_matches('/').to_owned()
+    } else {
+        canonical
+    };
+    if policy_path::check_prefixes(&canonical, false, how) == PathVerdict::Restricted
+        || contains_protected(&canonical)
+    {
+        return Err(Failure::Policy(PolicyError::Restricted {
+            path: file.to_owned(),
+            canonical,
+            origin: Origin::Extra,
+        }));
+    }
+    let literal = if canonical == "/" {
+        String::new()
+    } else {
+        canonical
+    };
+    Ok(Some(Grant::pattern(
+        vec![
+            PatternPart::Literal(literal),
+            PatternPart::Glob(SUBTREE_SUFFIX),
+        ],
+        Access::RWK,
+        Origin::Extra,
+    )))
+}
+
+/// The rule text for a file added with `-f`/`-F` (`rwk`), after the same
+/// checks as every path.
+fn extra_rules(
+    file: &str,
+    settings: &Settings,
+    host: &dyn Host,
+    out: &mut Output,
+) -> Result<String, Failure> {
+    let grant = if settings.escape_paths && file.ends_with(SUBTREE_SUFFIX) {
+        match subtree_grant(file, settings, host, out)? {
+            Some(g) => g,
+            None => return Ok(String::new()),
+        }
+    } else {
+        Grant::path(file, Access::RWK, Origin::Extra)
+    };
+    match rules_for(&[grant], settings, host) {
+        Ok(set) => {
+            print_diagnostics(out, &set.diagnostics);
+            Ok(set.text())
+        }
+        Err(f) => {
+            print_diagnostics(out, &f.diagnostics);
+            Err(Failure::Policy(*f.error))
+        }
+    }
+}
+
+/// The rules of a domain, with libvirt's checks in libvirt's order.
+fn domain_rules(
+    args: &Args,
+    xml: &str,
+    config: &Config,
+    host: &dyn Host,
+    out: &mut Output,
+) -> Result<(Domain, String), Failure> {
+    let settings = &config.settings;
+    let domain = parse_domain(xml, &Limits::default()).map_err(Failure::Definition)?;
+    check_domain_name(&domain.name, settings).map_err(Failure::BadName)?;
+    if ProfileName::for_uuid(&domain.uuid).as_str() != args.name {
+        return Err(Failure::UuidMismatch);
+    }
+    let policy = match pipeline::policy_for(&domain, settings, host, &[]) {
+        Ok(p) => p,
+        Err(PipelineError::Policy(f)) => {
+            print_diagnostics(out, &f.diagnostics);
+            return Err(Failure::Policy(*f.error));
+        }
+        Err(PipelineError::Resources(e)) => return Err(Failure::Resources(e)),
+        Err(PipelineError::Name(e)) => return Err(Failure::BadName(e)),
+        Err(PipelineError::Domain(e)) => return Err(Failure::Definition(e)),
+        Err(PipelineError::Template(e)) => return Err(Failure::Template(e)),
+    };
+    if config.mode == OutputMode::Safe {
+        for w in &policy.warnings {
+            out.warning(w);
+        }
+    }
+    print_diagnostics(out, &policy.rules.diagnostics);
+    Ok((domain, policy.rules_text()))
+}
+
+/// `-c` and `-r`.
+fn create_or_replace(
+    args: &Args,
+    config: &Config,
+    cx: &mut Context<'_>,
+    out: &mut Output,
+) -> Result<(), Failure> {
+    let settings = &config.settings;
+    let xml = read_xml(cx.stdin)?;
+    let extra = match &args.new_file {
+        Some(f) => {
+            Some(String::from_utf8(f.clone()).map_err(|_| Failure::ExtraNotUtf8(f.clone()))?)
+        }
+        None => None,
+    };
+    let (domain, mut text) = domain_rules(args, &xml, config, cx.host, out)?;
+    if let Some(file) = &extra {
+        text.push_str(&extra_rules(file, settings, cx.host, out)?);
+    }
+
+    let files = ProfileFiles::new(cx.dir, &args.name);
+    let _lock = lock(args, &files, cx)?;
+    let profile = files.profile();
+    let size = files::probe(&profile).map_err(Failure::Examine)?;
+    if args.mode == Mode::Create && size.is_some() {
+        return Err(Failure::ProfileExists);
+    }
+    let mut purged = false;
+    if size == Some(0) {
+        out.warning("Profile of 0 size detected, will attempt to remove it");
+        if args.dry_run {
+            dry_run_parser(out, Action::Remove, &profile);
+            dry_run_remove(out, &profile);
+        } else {
+            match (cx.parser)(Action::Remove, &profile) {
+                Ok(Ran::WasNotLoaded) => out.warning("unable to unload already unloaded profile"),
+                Ok(Ran::Ok) => {}
+                Err(e) => return Err(Failure::ZeroSizeRemove(e)),
+            }
+            files::remove(&profile).map_err(Failure::ZeroSizeUnlink)?;
+        }
+        purged = true;
+    }
+    if let (Some(file), true) = (&extra, args.append) {
+        // Only the added file; it is checked a second time, as in libvirt.
+        text = extra_rules(file, settings, cx.host, out)?;
+    }
+
+    let name = ProfileName::for_uuid(&domain.uuid);
+    let lxc = domain.virt_type == "lxc";
+    let creating = args.mode == Mode::Create || purged;
+    if args.dry_run {
+        out.info(files.files().display().to_string());
+        if text.is_empty() && config.mode == OutputMode::Compat {
+            // libvirt prints its empty buffer as a null string.
+            out.info("(null)");
+        } else {
+            out.info(&text);
+        }
+        if creating {
+            out.info(profile.display().to_string());
+            out.info(name.as_str());
+            out.info(format!("{}\n", include_line(&name)));
+        }
+        return Ok(());
+    }
+
+    if !lxc {
+        write_files(&files, &text, args.append)?;
+    }
+    if creating {
+        if let Err(e) = create_profile(&files, &domain, &name, lxc) {
+            if !lxc {
+                let _ = files::remove(&files.files());
+            }
+            return Err(e);
+        }
+    }
+    if files::probe(&profile).map_err(Failure::Examine)?.is_none() {
+        let _ = files::remove(&files.files());
+        return Err(Failure::ProfileMissing);
+    }
+    let action = if args.mode == Mode::Create {
+        Action::Load
+    } else {
+        Action::Replace
+    };
+    if let Err(e) = (cx.parser)(action, &profile) {
+        let _ = files::remove(&files.files());
+        if args.mode == Mode::Create {
+            let _ = files::remove(&profile);
+        }
+        return Err(Failure::Parser(e));
+    }
+    Ok(())
+}
+
+/// Writes `.files`: header and rules, or (appending) the existing content
+/// and the rules. Nothing is written when the content would not change.
+pub fn write_files(files: &ProfileFiles, text: &str, append: bool) -> Result<(), Failure> {
+    let path = files.files();
+    let existing = files::read_limited(&path, MAX_FILE_BYTES).map_err(Failure::ReadFiles)?;
+    let mut content = match (&existing, append) {
+        (Some(old), true) => old.clone(),
+        _ => FILES_HEADER.as_bytes().to_vec(),
+    };
+    content.extend_from_slice(text.as_bytes());
+    if content.len() > MAX_FILE_BYTES {
+        return Err(Failure::FilesTooLarge(content.len()));
+    }
+    if existing
+        .as_deref()
+        .is_some_and(|old| !old.is_empty() && old == content)
+    {
+        return Ok(());
+    }
+    files::replace_atomically(&path, &content).map_err(Failure::WriteFiles)
+}
+
+/// Makes the profile from `TEMPLATE.<type>` (svirt's own for the QEMU
+/// family when none is installed) and creates it exclusively.
+pub fn create_profile(
+    files: &ProfileFiles,
+    domain: &Domain,
+    name: &ProfileName,
+    lxc: bool,
+) -> Result<(), Failure> {
+    let template_path = files.template(&pipeline::template_file_name(&domain.virt_type));
+    let shown = template_path.display().to_string();
+    let template = match files::probe(&template_path).map_err(Failure::Examine)? {
+        Some(_) => {
+            pipeline::read_template(&template_path).map_err(|e| Failure::TemplateRead(shown, e))?
+        }
+        None if pipeline::is_qemu_type(&domain.virt_type) => {
+            pipeline::BUILTIN_QEMU_TEMPLATE.to_owned()
+        }
+        None => return Err(Failure::TemplateMissing(shown)),
+    };
+    let text = render_profile(&template, name, !lxc).map_err(Failure::Template)?;
+    match files::create_exclusively(&files.profile(), text.as_bytes()) {
+        Ok(()) => Ok(()),
+        Err(CreateError::Exists) => Err(Failure::ProfileExists),
+        Err(CreateError::Io(e)) => Err(Failure::CreateProfile(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+    use svirt::testing::FakeHost;
+
+    const NAME: &str = "libvirt-00000000-0000-0000-0000-0123456789ab";
+    const XML: &str = "<domain type='kvm'><name>vm</name>\
+        <uuid>00000000-0000-0000-0000-0123456789ab</uuid>\
+        <memory>1024</memory><os><type>hvm</type></os><devices>\
+        <disk type='file' device='disk'><source file='/images/a.img'/>\
+        <target dev='vda'/></disk></devices></domain>";
+
+    struct Rig {
+        dir: tempfile::TempDir,
+        calls: RefCell<Vec<(Action, String)>>,
+        status: RefCell<Result<Ran, i32>>,
+        config: Config,
+    }
+
+    impl Rig {
+        fn new() -> Rig {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(
+                dir.path().join("TEMPLATE.qemu"),
+                "#\n\n#include <tunables/global>\n\nprofile LIBVIRT_TEMPLATE flags=(attach_disconnected) {\n  #include <abstractions/libvirt-qemu>\n}\n",
+            )
+            .unwrap();
+            Rig {
+                dir,
+                calls: RefCell::new(Vec::new()),
+                status: RefCell::new(Ok(Ran::Ok)),
+                config: Config {
+                    mode: OutputMode::Compat,
+                    settings: Settings::libvirt_compatible(),
+                },
+            }
+        }
+
+        fn run(&self, argv: &[&str], xml: &str) -> (Result<(), Failure>, String) {
+            let mut v = vec![b"virt-aa-helper".to_vec()];
+            v.extend(argv.iter().map(|a| a.as_bytes().to_vec()));
+            let args = match crate::args::parse(&v).unwrap() {
+                crate::args::Parsed::Run(a) => a,
+                other => panic!("{other:?}"),
+            };
+            let host = FakeHost::new().with_file("/images");
+            let config = self.config.clone();
+            let load = move || Ok(config.clone());
+            let parser = |a: Action, p: &Path| {
+                self.calls.borrow_mut().push((a, p.display().to_string()));
+                match *self.status.borrow() {
+                    Ok(r) => Ok(r),
+                    Err(code) => Err(ParserFailure::Status {
+                        parser: "/sbin/apparmor_parser".into(),
+                        action: a,
+                        profile: p.to_owned(),
+                        status: Some(code),
+                    }),
+                }
+            };
+            let mut stdin = xml.as_bytes();
+            let mut cx = Context {
+                dir: self.dir.path(),
+                load_config: &load,
+                parser: &parser,
+                host: &host,
+                stdin: &mut stdin,
+                lock_timeout: Duration::from_secs(5),
+            };
+            let mut out = Output::new(b"virt-aa-helper");
+            let r = run(&args, &mut cx, &mut out);
+            (r, String::from_utf8(out.stderr).unwrap())
+        }
+
+        fn path(&self, suffix: &str) -> std::path::PathBuf {
+            self.dir.path().join(format!("{NAME}{suffix}"))
+        }
+
+        fn read(&self, suffix: &str) -> Option<String> {
+            std::fs::read_to_string(self.path(suffix)).ok()
+        }
+    }
+
+    #[test]
+    fn create_writes_both_files_and_loads() {
+        let rig = Rig::new();
+        let (r, err) = rig.run(&["-c", "-u", NAME], XML);
+        r.unwrap();
+        assert_eq!(
+            err,
+            "virt-aa-helper: warning: path does not exist, skipping file type checks\n"
+        );
+        let files = rig.read(".files").unwrap();
+        assert!(files.starts_with(FILES_HEADER));
+        assert!(files.ends_with("  \"/images/a.img\" rwk,\n"), "{files}");
+        let profile = rig.read("").unwrap();
+        assert!(profile.contains(&format!("profile {NAME} flags")));
+        assert!(profile.ends_with(&format!("  #include <libvirt/{NAME}.files>\n\n}}\n")));
+        assert_eq!(
+            rig.calls.borrow().as_slice(),
+            &[(Action::Load, rig.path("").display().to_string())]
+        );
+        // -c again: the profile exists, even in a dry run.
+        let (r, _) = rig.run(&["-c", "-d", "-u", NAME], XML);
+        assert!(matches!(r, Err(Failure::ProfileExists)));
+    }
+
+    #[test]
+    fn replace_keeps_unchanged_files_and_append_appends() {
+        let rig = Rig::new();
+        rig.run(&["-c", "-u", NAME], XML).0.unwrap();
+        let before = std::fs::metadata(rig.path(".files")).unwrap();
+        rig.run(&["-r", "-u", NAME], XML).0.unwrap();
+        let after = std::fs::metadata(rig.path(".files")).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!(
+            before.ino(),
+            after.ino(),
+            "unchanged .files must not be rewritten"
+        );
+
+        rig.run(&["-r", "-u", NAME, "-F", "/images/b.img"], XML)
+            .0
+            .unwrap();
+        let files = rig.read(".files").unwrap();
+        assert!(files.ends_with("  \"/images/a.img\" rwk,\n  \"/images/b.img\" rwk,\n"));
+        rig.run(&["-r", "-u", NAME, "-f", "/images/c.img"], XML)
+            .0
+            .unwrap();
+        let files = rig.read(".files").unwrap();
+        assert!(
+            files.ends_with("  \"/images/a.img\" rwk,\n  \"/images/c.img\" rwk,\n"),
+            "{files}"
+        );
+        assert!(!files.contains("b.img"));
+    }
+
+    #[test]
+    fn parser_failure_on_create_removes_both_files() {
+        let rig = Rig::new();
+        *rig.status.borrow_mut() = Err(1);
+        let (r, _) = rig.run(&["-c", "-u", NAME], XML);
+        assert!(matches!(r, Err(Failure::Parser(_))));
+        assert!(rig.read("").is_none());
+        assert!(rig.read(".files").is_none());
+    }
+
+    #[test]
+    fn replace_without_profile_fails_and_removes_files() {
+        let rig = Rig::new();
+        let (r, _) = rig.run(&["-r", "-u", NAME], XML);
+        assert!(matches!(r, Err(Failure::ProfileMissing)));
+        assert!(rig.read(".files").is_none());
+        assert!(rig.calls.borrow().is_empty());
+    }
+
+    #[test]
+    fn zero_size_profile_is_repaired() {
+        let rig = Rig::new();
+        std::fs::write(rig.path(""), "").unwrap();
+        let (r, err) = rig.run(&["-r", "-d", "-u", NAME], XML);
+        r.unwrap();
+        assert!(err.contains("Profile of 0 size detected"), "{err}");
+        assert!(
+            err.contains("dry run: would run apparmor_parser -R"),
+            "{err}"
+        );
+        assert!(
+            rig.calls.borrow().is_empty(),
+            "dry run must not run the parser"
+        );
+        assert_eq!(rig.read("").as_deref(), Some(""));
+
+        *rig.status.borrow_mut() = Ok(Ran::WasNotLoaded);
+        let (r, err) = rig.run(&["-r", "-u", NAME], XML);
+        assert!(
+            err.contains("unable to unload already unloaded profile"),
+            "{err}"
+        );
+        r.unwrap();
+        assert!(rig.read("").unwrap().contains("profile libvirt-"));
+        let calls: Vec<_> = rig.calls.borrow().iter().map(|c| c.0).collect();
+        assert_eq!(calls, vec![Action::Remove, Action::Replace]);
+    }
+
+    #[test]
+    fn delete_unloads_and_removes_files_but_keeps_profile() {
+        let rig = Rig::new();
+        rig.run(&["-c", "-u", NAME], XML).0.unwrap();
+        let (r, err) = rig.run(&["-D", "-d", "-u", NAME], "");
+        r.unwrap();
+        assert!(err.contains("dry run: would remove"), "{err}");
+        assert!(rig.read(".files").is_some());
+        *rig.status.borrow_mut() = Ok(Ran::WasNotLoaded);
+        let (r, err) = rig.run(&["-D", "-u", NAME], "");
+        r.unwrap();
+        assert_eq!(
+            err,
+            "virt-aa-helper: warning: unable to unload already unloaded profile\n"
+        );
+        assert!(rig.read(".files").is_none());
+        assert!(rig.read("").is_some());
+    }
+
+    #[test]
+    fn add_and_remove_need_the_profile() {
+        let rig = Rig::new();
+        for m in ["-a", "-R", "-D"] {
+            let (r, _) = rig.run(&[m, "-u", NAME], "");
+            assert!(matches!(r, Err(Failure::ProfileMissing)), "{m}");
+        }
+        assert!(rig.calls.borrow().is_empty());
+    }
+
+    #[test]
+    fn dry_run_text_matches_libvirt_layout() {
+        let rig = Rig::new();
+        let (r, err) = rig.run(&["-c", "-d", "-u", NAME], XML);
+        r.unwrap();
+        let dir = rig.dir.path().display();
+        assert!(err.ends_with(&format!(
+            "  \"/images/a.img\" rwk,\n\nvirt-aa-helper:\n{dir}/{NAME}\nvirt-aa-helper:\n{NAME}\nvirt-aa-helper:\n  #include <libvirt/{NAME}.files>\n\n"
+        )), "{err}");
+        assert!(rig.read(".files").is_none());
+    }
+
+    #[test]
+    fn uuid_must_match() {
+        let rig = Rig::new();
+        let other = "libvirt-00000000-0000-0000-0000-0123456789ac";
+        let (r, _) = rig.run(&["-c", "-u", other], XML);
+        assert!(matches!(r, Err(Failure::UuidMismatch)));
+    }
+
+    #[test]
+    fn subtree_requests_in_safe_mode() {
+        let mut rig = Rig::new();
+        rig.config = Config::default();
+        let (r, _) = rig.run(&["-r", "-d", "-u", NAME, "-F", "/images/d*r/{,**}"], XML);
+        r.unwrap();
+        let (r, err) = rig.run(&["-r", "-d", "-u", NAME, "-F", "/images/d*r/{,**}"], XML);
+        r.unwrap();
+        assert!(err.contains("\n  \"/images/d\\*r/{,**}\" rwk,\n"), "{err}");
+        for bad in ["/usr/{,**}", "/{,**}", "/etc/x/{,**}", "/usr/lib/{,**}"] {
+            let (r, _) = rig.run(&["-r", "-d", "-u", NAME, "-F", bad], XML);
+            assert!(
+                matches!(r, Err(Failure::Policy(PolicyError::Restricted { .. }))),
+                "{bad}"
+            );
+        }
+        // Any other glob character is escaped.
+        let (r, err) = rig.run(&["-r", "-d", "-u", NAME, "-F", "/images/{a,b}"], XML);
+        r.unwrap();
+        assert!(err.contains("\"/images/\\{a\\,b\\}\" rwk,"), "{err}");
+    }
+
+    #[test]
+    fn stdin_is_limited() {
+        let rig = Rig::new();
+        let big = " ".repeat(MAX_XML_BYTES + 1);
+        let (r, _) = rig.run(&["-c", "-d", "-u", NAME], &big);
+        assert!(matches!(r, Err(Failure::ReadXml(_))));
+    }
+
+    #[test]
+    fn protected_ancestors() {
+        assert!(contains_protected("/"));
+        assert!(contains_protected("/usr"));
+        assert!(contains_protected("/usr/local"));
+        assert!(!contains_protected("/var/lib/libvirt"));
+        assert!(!contains_protected("/us"));
+    }
+}
