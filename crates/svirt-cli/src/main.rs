@@ -13,6 +13,7 @@ use svirt::Settings;
 
 mod check;
 mod exec;
+mod hotplug;
 mod status;
 
 /// sVirt for AppArmor: per-VM confinement for QEMU.
@@ -34,6 +35,11 @@ enum Command {
     Status(status::StatusArgs),
     /// Print the AppArmor label of a process.
     Label(status::LabelArgs),
+    /// Grant a running VM a new disk image and its backing chain (hotplug).
+    AttachDisk(hotplug::AttachArgs),
+    /// Regenerate a running VM's rules after a disk was removed from its
+    /// definition (unplug).
+    DetachDisk(hotplug::DetachArgs),
     /// Internal: set the next-exec label, then exec COMMAND.
     #[command(name = "__exec-label", hide = true)]
     ExecLabel(exec::ExecLabelArgs),
@@ -69,6 +75,8 @@ fn main() -> ExitCode {
         Command::Exec(args) => exec::run(&args),
         Command::Status(args) => status::status(&args),
         Command::Label(args) => status::label(&args),
+        Command::AttachDisk(args) => hotplug::attach(&args),
+        Command::DetachDisk(args) => hotplug::detach(&args),
         Command::ExecLabel(args) => Ok(exec::exec_label(&args)),
     };
     match result {

@@ -86,6 +86,20 @@ impl SecurityLabel {
         }
     }
 
+    /// The dynamic label of a VM whose profile `profile` is already
+    /// generated and loaded: what a manager reconnecting to a running VM
+    /// (or a second `svirt` command acting on one) holds.
+    pub fn generated(profile: &crate::policy::ProfileName) -> Self {
+        SecurityLabel {
+            kind: LabelKind::Dynamic,
+            relabel: true,
+            label: Some(profile.to_string()),
+            image_label: Some(profile.to_string()),
+            model: Some(MODEL.to_owned()),
+            base_label: None,
+        }
+    }
+
     /// A static label naming an administrator's profile.
     pub fn fixed(profile: impl Into<String>, relabel: bool) -> Self {
         SecurityLabel {
