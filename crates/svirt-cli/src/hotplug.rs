@@ -2,7 +2,7 @@
 //! profile is loaded (e.g. one started with `svirt exec`), through the
 //! driver, as a VM manager would do it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
@@ -52,14 +52,14 @@ fn driver(helper: &Option<PathBuf>) -> Result<AppArmorDriver> {
     Ok(AppArmorDriver::new(config))
 }
 
-fn load(path: &PathBuf) -> Result<(Domain, String)> {
+fn load(path: &Path) -> Result<(Domain, String)> {
     let xml = crate::read_domain(path)?;
     let domain =
         parse_domain(&xml, &Limits::default()).with_context(|| format!("{}", path.display()))?;
     Ok((domain, xml))
 }
 
-fn image_source(image: &PathBuf, format: Option<&str>) -> Result<StorageSource> {
+fn image_source(image: &Path, format: Option<&str>) -> Result<StorageSource> {
     let path = image
         .to_str()
         .with_context(|| format!("{} is not UTF-8", image.display()))?;
