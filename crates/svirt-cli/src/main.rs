@@ -35,6 +35,8 @@ enum Command {
     Status(status::StatusArgs),
     /// Print the AppArmor label of a process.
     Label(status::LabelArgs),
+    /// Unload a per-VM profile from the kernel by name (no file needed).
+    Unload(status::UnloadArgs),
     /// Grant a running VM a new disk image and its backing chain (hotplug).
     AttachDisk(hotplug::AttachArgs),
     /// Regenerate a running VM's rules after a disk was removed from its
@@ -75,6 +77,7 @@ fn main() -> ExitCode {
         Command::Exec(args) => exec::run(&args),
         Command::Status(args) => status::status(&args),
         Command::Label(args) => status::label(&args),
+        Command::Unload(args) => status::unload(&args),
         Command::AttachDisk(args) => hotplug::attach(&args),
         Command::DetachDisk(args) => hotplug::detach(&args),
         Command::ExecLabel(args) => Ok(exec::exec_label(&args)),

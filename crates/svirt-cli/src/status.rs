@@ -105,6 +105,42 @@ pub fn label(args: &LabelArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+#[derive(Debug, clap::Args)]
+pub struct UnloadArgs {
+    /// The per-VM profile to unload (`libvirt-<uuid>`).
+    profile: String,
+}
+
+/// `svirt unload`: removes a per-VM profile from the kernel by name
+/// (securityfs `.remove`). Unlike `apparmor_parser -R`, this needs no
+/// profile file, so it also cleans up after a VM whose files are gone.
+pub fn unload(args: &UnloadArgs) -> Result<ExitCode> {
+    let sfs = SecurityFs::new();
+    sfs.check_available()?;
+    let Some(rest) = args.profile.strip_prefix(PROFILE_PREFIX) else {
+        anyhow::bail!(
+            "{} is not a per-VM profile (they are named {PROFILE_PREFIX}<uuid>)",
+            args.profile
+        );
+    };
+    let uuid = svirt::domain::DomainUuid::parse(rest)
+        .with_context(|| format!("{} is not a per-VM profile name", args.profile))?;
+    let name = svirt::policy::ProfileName::for_uuid(&uuid);
+    if name.as_str() != args.profile {
+        anyhow::bail!(
+            "{} is not a per-VM profile name; did you mean {name}?",
+            args.profile
+        );
+    }
+    if sfs.profile_mode(name.as_str())?.is_none() {
+        anyhow::bail!("{name} is not loaded");
+    }
+    sfs.remove_profile(name.as_str())
+        .with_context(|| format!("cannot unload {name}"))?;
+    println!("unloaded {name}");
+    Ok(ExitCode::SUCCESS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
