@@ -80,6 +80,7 @@ fn switch<'a>(settings: &'a mut Settings, key: &str) -> Option<&'a mut bool> {
         "reject_relative_paths" => &mut settings.reject_relative_paths,
         "tpm_passthrough" => &mut settings.tpm_passthrough,
         "qcow2_data_file" => &mut settings.qcow2_data_file,
+        "vmdk_extents" => &mut settings.vmdk_extents,
         "vhost_vdpa" => &mut settings.vhost_vdpa,
         "chardev_logs" => &mut settings.chardev_logs,
         "device_relabel_no" => &mut settings.device_relabel_no,
@@ -217,6 +218,7 @@ mod tests {
             "reject_relative_paths",
             "tpm_passthrough",
             "qcow2_data_file",
+            "vmdk_extents",
             "vhost_vdpa",
             "chardev_logs",
             "device_relabel_no",
@@ -225,6 +227,23 @@ mod tests {
         ] {
             let c = parse(&format!("mode = safe\n{key} = false\n"), "c").unwrap();
             assert_ne!(c.settings, Settings::safe(), "{key}");
+        }
+    }
+
+    #[test]
+    fn every_settings_switch_is_configurable() {
+        // Settings' Debug output lists its fields: a switch added to the
+        // library must be added to the configuration too.
+        let debug = format!("{:?}", Settings::safe());
+        for part in debug.split([',', '{']) {
+            if let Some((key, value)) = part.split_once(':') {
+                let value = value.trim();
+                if value == "true" || value == "false" {
+                    let key = key.trim();
+                    let mut s = Settings::safe();
+                    assert!(switch(&mut s, key).is_some(), "{key} is not configurable");
+                }
+            }
         }
     }
 

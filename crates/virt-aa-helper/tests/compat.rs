@@ -556,3 +556,28 @@ fn profiles_compile_with_the_real_parser() {
         std::fs::remove_file(rig.root().join("policy").join(format!("{NAME}.files"))).unwrap();
     }
 }
+
+#[test]
+fn own_apparmor_profile_compiles() {
+    let Some(parser) = ["/sbin/apparmor_parser", "/usr/sbin/apparmor_parser"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        eprintln!("SKIP: apparmor_parser is not installed");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have apparmor_parser"
+        );
+        return;
+    };
+    let out = Command::new(parser)
+        .args(["-Q", "-K"])
+        .arg(repo().join("policy/usr.lib.libvirt.virt-aa-helper"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
