@@ -270,6 +270,8 @@ pub fn lock_profile(
         .create(true)
         .truncate(false)
         .mode(0o644)
+        // A planted symlink must not make us open (and lock) another file.
+        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
         .open(&path)
     {
         Ok(f) => f,
@@ -396,6 +398,18 @@ mod tests {
     fn remove_ignores_absent_files() {
         let dir = tempfile::tempdir().unwrap();
         remove(&dir.path().join("x")).unwrap();
+    }
+
+    #[test]
+    fn a_planted_lock_symlink_is_not_followed() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = ProfileFiles::new(dir.path(), NAME);
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"keep").unwrap();
+        std::os::unix::fs::symlink(&victim, f.lock_path()).unwrap();
+        let e = lock_profile(&f, LOCK_TIMEOUT).unwrap_err();
+        assert!(e.to_string().contains(".lock"), "{e}");
+        assert_eq!(std::fs::read(&victim).unwrap(), b"keep");
     }
 
     #[test]
