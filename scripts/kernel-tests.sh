@@ -1,0 +1,50 @@
+#!/bin/sh
+# The kernel suite in one command: builds the release binaries if needed, sets
+# up the AppArmor guest rig (idempotent; installs qemu-system-x86, apparmor,
+# busybox-static, kmod with apt the first time), boots ONE throw-away guest
+# with a stock Debian kernel and AppArmor enforcing, and runs
+# tests/kernel/suite.sh in it.  Exits non-zero if any check failed, if
+# AppArmor is not enforcing in the guest, or if the rig broke (125) or timed
+# out (124).  Needs root (or sudo) for the first set-up only.
+#
+# Environment: SVIRT_KERNEL_ONLY="confinement escaping ..." runs a subset;
+# SVIRT_KERNEL_BREAK=<name> injects a deliberate breakage (negative
+# controls, see tests/kernel/README.md); AAVM_* tune the rig
+# (tests/kernel/run-in-aa-vm.sh), e.g. AAVM_OUTDIR=DIR keeps the generated
+# profiles and the AppArmor lines of dmesg.
+set -eu
+cd "$(dirname "$0")/.."
+t0=$(date +%s)
+
+# The guest sees this checkout at the same path and runs target/release/*.
+unset CARGO_TARGET_DIR
+cargo build --release --workspace -q
+for b in svirt virt-aa-helper; do
+	[ -x "target/release/$b" ] || { echo "kernel-tests: target/release/$b was not built" >&2; exit 1; }
+done
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+# Set-up as root (apt); the cache goes to root's cache dir unless AAVM_CACHE is
+# set, so pass it through when using sudo.
+export AAVM_CACHE="${AAVM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/svirt-kernel-rig}"
+if [ -n "$SUDO" ]; then
+	$SUDO env AAVM_CACHE="$AAVM_CACHE" tests/kernel/run-in-aa-vm.sh setup
+	$SUDO chown -R "$(id -u):$(id -g)" "$AAVM_CACHE"
+else
+	tests/kernel/run-in-aa-vm.sh setup
+fi
+qemu-img --version >/dev/null || { echo "kernel-tests: qemu-img is missing after set-up" >&2; exit 1; }
+t1=$(date +%s)
+
+# The guest must be able to write what the suite needs; the suite itself
+# checks /sys/module/apparmor/parameters/enabled = Y first and fails loudly.
+export AAVM_PASSENV="${AAVM_PASSENV:-} SVIRT_KERNEL_ONLY SVIRT_KERNEL_BREAK"
+export AAVM_TIMEOUT="${AAVM_TIMEOUT:-600}"
+set +e
+tests/kernel/run-in-aa-vm.sh tests/kernel/suite.sh
+rc=$?
+set -e
+t2=$(date +%s)
+echo "kernel-tests: set-up $((t1 - t0))s, guest run $((t2 - t1))s, exit $rc"
+exit $rc

@@ -1,0 +1,703 @@
+#!/bin/bash
+# suite.sh — svirt's end-to-end confinement tests against a REAL AppArmor
+# kernel.  Runs as root INSIDE the kernel rig's guest, all in one boot:
+#
+#     scripts/kernel-tests.sh                                   # the one command
+#     tests/kernel/run-in-aa-vm.sh tests/kernel/suite.sh        # the same, by hand
+#
+# Uses the release binaries target/release/{svirt,virt-aa-helper} of this
+# checkout (visible in the guest at the same path) and the host's
+# apparmor_parser, QEMU, qemu-img and libvirt policy.  Every check prints one
+# PASS:/FAIL: line; the exit code is non-zero if any check failed.
+#
+#   1 confinement  virt-aa-helper -c + svirt exec: a confined driver process
+#                  opens exactly its disks (qcow2 top rw, backing r, raw r)
+#   2 escaping     glob characters, @{VAR} and a trailing backslash in disk
+#                  names grant the literal file only
+#   3 hotplug      svirt attach-disk / detach-disk on a running process
+#   4 removal      virt-aa-helper -D, and svirt unload after the file is gone
+#   5 qemu         a real qemu-system-x86_64 under svirt exec
+#   6 libvirt      tests 1 and 5 again with Debian's libvirt template
+#
+# Environment (pass into the guest with AAVM_PASSENV):
+#   SVIRT_KERNEL_ONLY    space-separated test names to run (default: all)
+#   SVIRT_KERNEL_BREAK   inject one deliberate breakage (negative control):
+#       helper    /bin/true as the helper (tests 1, 6: nothing is loaded)
+#       escaping  /etc/svirt/virt-aa-helper.conf "mode = compat" (test 2)
+#       hotplug   the attach-disk call is skipped (test 3)
+#       unplug    detach-disk is given the definition still holding the disk (test 3)
+#       removal   virt-aa-helper -d -D (dry run) and no svirt unload (test 4)
+#       qemu      the other VM's disk is also in the VM's definition (tests 5, 6)
+#       libvirt   the local hook for Debian's abstraction is not installed (test 6)
+# If AAVM_OUT is set (the rig sets it), the generated profiles and the
+# AppArmor part of dmesg are copied there.
+set -u
+
+HERE=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+BIN=$REPO/target/release
+SVIRT=$BIN/svirt
+HELPER=$BIN/virt-aa-helper
+BREAK=${SVIRT_KERNEL_BREAK:-}
+ONLY=${SVIRT_KERNEL_ONLY:-}
+AADIR=/etc/apparmor.d
+PDIR=$AADIR/libvirt
+SFS=/sys/kernel/security/apparmor
+W=/srv/svirt-kt # everything the tests create (the guest's tmpfs overlay)
+
+FAILS=0 PASSES=0 CUR=""
+FAILED_TESTS=""
+pass() { echo "PASS: [$CUR] $*"; PASSES=$((PASSES + 1)); }
+fail() {
+	echo "FAIL: [$CUR] $*"
+	FAILS=$((FAILS + 1))
+	case " $FAILED_TESTS " in *" $CUR "*) ;; *) FAILED_TESTS="$FAILED_TESTS $CUR" ;; esac
+}
+info() { echo "  .. $*"; }
+die() { echo "FAIL: [setup] $*"; echo "kernel suite: ABORTED"; exit 1; }
+check() { # DESC COMMAND...: PASS if COMMAND succeeds
+	local d=$1
+	shift
+	if "$@"; then pass "$d"; else fail "$d"; fi
+}
+section() {
+	CUR=$1
+	echo
+	echo "=== $1: $2"
+}
+wanted() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
+
+# ---------------------------------------------------------------- preflight --
+[ "$(id -u)" = 0 ] || die "must run as root (inside the rig's guest)"
+enabled=$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)
+if [ "$enabled" != Y ]; then
+	echo "FAIL: [setup] AppArmor is NOT enabled in this kernel (/sys/module/apparmor/parameters/enabled = '${enabled:-missing}')"
+	echo "FAIL: [setup] every result below would be meaningless; run me through scripts/kernel-tests.sh"
+	exit 1
+fi
+[ -d "$SFS" ] || die "securityfs is not mounted at /sys/kernel/security"
+grep -qw apparmor /sys/kernel/security/lsm 2>/dev/null || die "apparmor is not in /sys/kernel/security/lsm"
+[ "${AAVM_GUEST:-0}" = 1 ] || die "not inside the kernel rig's guest (AAVM_GUEST unset): refusing to load test profiles into this kernel"
+for t in "$SVIRT" "$HELPER"; do
+	[ -x "$t" ] || die "missing $t (cargo build --release --workspace)"
+done
+for t in apparmor_parser qemu-system-x86_64 qemu-img dd cat sleep mkfifo; do
+	command -v "$t" >/dev/null || die "missing tool: $t"
+done
+[ -f "$REPO/policy/TEMPLATE.qemu" ] && [ -f "$REPO/policy/abstractions/svirt-qemu" ] ||
+	die "policy files not found under $REPO/policy"
+[ -z "$BREAK" ] || echo "NOTE: negative control: SVIRT_KERNEL_BREAK=$BREAK (failures expected)"
+echo "kernel $(uname -r), lsm=$(cat /sys/kernel/security/lsm), apparmor enabled=$enabled, accel=${AAVM_ACCEL_USED:-?}"
+
+# Without auditd, AppArmor messages reach dmesg through printk, which is
+# rate-limited; a burst of denials would be partly dropped.
+sysctl -qw kernel.printk_ratelimit=0 2>/dev/null || true
+
+rm -rf "$W"
+mkdir -p "$W" "$PDIR" || die "mkdir"
+chmod 755 "$W"
+
+# The test images: root-owned, so DAC allows root everything and only
+# AppArmor can refuse.
+mkimg() { # FILE [qcow2 [BACKING]] | FILE raw
+	local f=$1 fmt=${2:-raw}
+	mkdir -p "$(dirname "$f")"
+	if [ "$fmt" = raw ]; then
+		head -c 65536 /dev/urandom >"$f"
+	elif [ -n "${3:-}" ]; then
+		qemu-img create -q -f qcow2 -F qcow2 -b "$3" "$f" >/dev/null
+	else
+		qemu-img create -q -f qcow2 "$f" 16M >/dev/null
+	fi || die "cannot create $f"
+}
+
+# A domain XML: NAME UUID DISK... where DISK is PATH:FORMAT[:ro]. No
+# <backingStore>: the helper must read the chain from the image headers.
+domain_xml() {
+	local name=$1 uuid=$2 d p fmt ro dev=a
+	shift 2
+	echo "<domain type='kvm'><name>$name</name><uuid>$uuid</uuid>"
+	echo "<memory unit='KiB'>65536</memory><os><type arch='x86_64'>hvm</type></os><devices>"
+	echo "<emulator>/usr/bin/qemu-system-x86_64</emulator>"
+	for d in "$@"; do
+		p=${d%%:*}
+		fmt=${d#*:}
+		ro=""
+		case "$fmt" in *:ro) ro="<readonly/>" fmt=${fmt%:ro} ;; esac
+		p=${p//&/&amp;}
+		p=${p//\'/&apos;}
+		p=${p//</&lt;}
+		echo "<disk type='file' device='disk'><driver name='qemu' type='$fmt'/>"
+		echo "<source file='$p'/><target dev='vd$dev' bus='virtio'/>$ro</disk>"
+		dev=$(echo "$dev" | tr a-y b-z)
+	done
+	echo "</devices></domain>"
+}
+new_uuid() { cat /proc/sys/kernel/random/uuid; }
+loaded() { grep -q "^$1 (" "$SFS/profiles"; }
+mode_of() { grep "^$1 (" "$SFS/profiles" | sed 's/.*(//; s/)$//'; }
+# the AppArmor lines of dmesg since MARK for one profile
+dmesg_mark() { MARK=$(dmesg | wc -l); }
+aa_lines() { # PROFILE
+	sleep 0.3
+	dmesg | tail -n +"$((MARK + 1))" | grep 'apparmor="DENIED"' | grep -F "profile=\"$1\""
+}
+denied_for() { # PROFILE PATH
+	aa_lines "$1" | grep -qF "name=\"$2\""
+}
+
+# ------------------------------------------------------------ policy set-up --
+# Debian's libvirt template, if the host has one (tests 6).  The overlay makes
+# the copies below private to this guest.
+DEB_TEMPLATE=""
+if [ -f "$PDIR/TEMPLATE.qemu" ] && grep -q 'abstractions/libvirt-qemu' "$PDIR/TEMPLATE.qemu"; then
+	cp "$PDIR/TEMPLATE.qemu" "$W/debian-TEMPLATE.qemu"
+	DEB_TEMPLATE=$W/debian-TEMPLATE.qemu
+fi
+
+# The confined driver process runs these tools; they are granted through
+# each abstraction's documented local hook, never by editing shipped files.
+TOOL_RULES='  # tests/kernel/suite.sh: the confined test driver (sh loop, dd, cat, sleep)
+  /{usr/,}bin/{sh,dash,bash,cat,dd,sleep} rmix,'
+
+use_svirt_template() {
+	cp "$REPO/policy/TEMPLATE.qemu" "$PDIR/TEMPLATE.qemu" &&
+		cp "$REPO/policy/abstractions/svirt-qemu" "$AADIR/abstractions/svirt-qemu" &&
+		mkdir -p "$AADIR/abstractions/svirt-qemu.d" &&
+		echo "$TOOL_RULES" >"$AADIR/abstractions/svirt-qemu.d/svirt-kernel-tests" ||
+		die "cannot install svirt's template"
+	TEMPLATE_KIND=svirt
+	WANT_ABSTRACTION=abstractions/svirt-qemu
+}
+use_debian_template() {
+	[ -n "$DEB_TEMPLATE" ] || return 1
+	cp "$DEB_TEMPLATE" "$PDIR/TEMPLATE.qemu" || return 1
+	mkdir -p "$AADIR/local/abstractions"
+	if [ "$BREAK" = libvirt ]; then
+		info "BREAK=libvirt: no local hook for Debian's abstraction"
+	else
+		echo "$TOOL_RULES" >>"$AADIR/local/abstractions/libvirt-qemu" || return 1
+	fi
+	TEMPLATE_KIND=debian
+	WANT_ABSTRACTION=abstractions/libvirt-qemu
+}
+
+# Which helper the tests run: the real one, or /bin/true (BREAK=helper).
+H=$HELPER
+[ "$BREAK" = helper ] && H=/bin/true
+if [ "$BREAK" = escaping ]; then
+	mkdir -p /etc/svirt && echo "mode = compat" >/etc/svirt/virt-aa-helper.conf
+else
+	rm -f /etc/svirt/virt-aa-helper.conf
+fi
+
+# ------------------------------------------------------ the confined driver --
+# A shell loop started with `svirt exec`, so it runs under the VM's profile.
+# It reads one request per line and answers one line: OK, EACCES or ERR ...
+# Its stdin/stdout are FIFOs opened by this (unconfined) script: inherited
+# descriptors of an unconfined opener are not revalidated at exec.
+#   pid          its own pid
+#   r PATH       read a block                  (dd if=PATH)
+#   w PATH       open for writing, write nothing (dd of=PATH count=0 conv=notrunc)
+#   rw PATH      read the first block and write it back in place
+#   cat PATH     read with cat
+#   x CMD ARGS   run a command
+#   q            exit 0
+PROBE_LOOP='set -f
+try() {
+	if e=$("$@" 2>&1 >/dev/null); then echo OK; else
+		case $e in *"ermission denied"*) echo EACCES ;; *) echo ERR $e ;; esac
+	fi
+}
+while IFS= read -r line; do
+	op=${line%% *}
+	arg=${line#"$op"}
+	arg=${arg# }
+	case $op in
+	pid) echo $$ ;;
+	r) try dd if="$arg" of=/dev/null bs=4096 count=1 status=none ;;
+	w) try dd if=/dev/zero of="$arg" bs=512 count=0 conv=notrunc status=none ;;
+	rw) try dd if="$arg" of="$arg" bs=512 count=1 conv=notrunc status=none ;;
+	cat) try cat "$arg" ;;
+	x) try $arg ;;
+	q) exit 0 ;;
+	*) echo "ERR unknown request $op" ;;
+	esac
+done'
+
+PROBE_SPID="" PROBE_PID=""
+probe_start() { # TAG DOMAIN_XML: starts the confined driver, sets PROBE_PID
+	local tag=$1 xml=$2 tmp
+	rm -f "$W/$tag.in" "$W/$tag.out"
+	mkfifo "$W/$tag.in" "$W/$tag.out" || die mkfifo
+	# <> so that neither open blocks; the read side is then reopened
+	# read-only, so that it sees EOF as soon as the driver is gone.
+	exec {PI}<>"$W/$tag.in" {tmp}<>"$W/$tag.out"
+	"$SVIRT" exec --domain "$xml" --helper "$H" -- /bin/sh -c "$PROBE_LOOP" \
+		<&"$PI" >&"$tmp" 2>"$W/$tag.err" &
+	PROBE_SPID=$!
+	exec {PO}<"$W/$tag.out" {tmp}>&-
+	PROBE_PID=""
+	ask pid
+	case "$REPLY" in
+	[0-9]*) PROBE_PID=$REPLY ;;
+	*)
+		info "the confined driver did not start ($REPLY); svirt exec said: $(tr '\n' ' ' <"$W/$tag.err")"
+		return 1
+		;;
+	esac
+}
+# One request, one reply line.  A single long read: bash's read -t can drop
+# input when it times out in the middle of a line.  EOF = the driver is gone.
+ask() { # REQUEST...: sets REPLY (DEAD if the driver is gone, TIMEOUT)
+	REPLY=""
+	echo "$*" >&"$PI"
+	if read -r -t 90 -u "$PO" REPLY; then
+		return
+	elif [ $? -gt 128 ]; then
+		REPLY=TIMEOUT
+	else
+		REPLY=DEAD
+	fi
+}
+expect() { # WANT REQUEST DESC
+	ask "$2"
+	if [ "$REPLY" = "$1" ]; then pass "$3: $1"; else fail "$3: want $1, got $REPLY"; fi
+}
+probe_stop() { # waits for svirt exec; sets PROBE_RC
+	PROBE_RC=""
+	if [ -n "$PROBE_SPID" ]; then
+		kill -0 "$PROBE_SPID" 2>/dev/null && echo q >&"$PI"
+		local i
+		for ((i = 0; i < 150; i++)); do kill -0 "$PROBE_SPID" 2>/dev/null || break; sleep 0.2; done
+		kill -0 "$PROBE_SPID" 2>/dev/null && kill -KILL "$PROBE_SPID"
+		wait "$PROBE_SPID"
+		PROBE_RC=$?
+	fi
+	exec {PI}>&- {PO}<&-
+	PROBE_SPID="" PROBE_PID=""
+}
+
+save_profile() { # PROFILE TAG: keep the generated files for AAVM_OUT
+	mkdir -p "$W/profiles"
+	cp "$PDIR/$1" "$W/profiles/$2.profile" 2>/dev/null
+	cp "$PDIR/$1.files" "$W/profiles/$2.files" 2>/dev/null
+}
+
+# ============================================================ 1 confinement ==
+test_confinement() { # TAG (confinement | libvirt)
+	local tag=$1 uuid prof xml d=$W/$1 l
+	uuid=$(new_uuid)
+	prof=libvirt-$uuid
+	xml=$W/$tag.xml
+	mkimg "$d/base.qcow2" qcow2
+	mkimg "$d/top.qcow2" qcow2 "$d/base.qcow2"
+	mkimg "$d/ro.img" raw
+	mkimg "$W/othervm/disk.qcow2" qcow2
+	[ -f /root/svirt-kt-secret ] || { echo secret >/root/svirt-kt-secret && chmod 600 /root/svirt-kt-secret; }
+	domain_xml "vm-$tag" "$uuid" "$d/top.qcow2:qcow2" "$d/ro.img:raw:ro" >"$xml"
+	dmesg_mark
+
+	"$H" -c -u "$prof" <"$xml" >"$W/$tag.helper.out" 2>&1
+	local rc=$?
+	if [ "$rc" = 0 ] && loaded "$prof"; then
+		pass "virt-aa-helper -c loaded $prof ($(mode_of "$prof"))"
+	else
+		fail "virt-aa-helper -c: rc $rc, $prof loaded: $(loaded "$prof" && echo yes || echo no); $(tr '\n' ' ' <"$W/$tag.helper.out")"
+	fi
+	save_profile "$prof" "$tag"
+	if grep -q "include <$WANT_ABSTRACTION>" "$PDIR/$prof" 2>/dev/null; then
+		pass "the profile was made from the $TEMPLATE_KIND template (includes <$WANT_ABSTRACTION>)"
+	else
+		fail "the profile does not include <$WANT_ABSTRACTION>"
+	fi
+	if grep -qF "\"$d/base.qcow2\" r" "$PDIR/$prof.files" 2>/dev/null; then
+		pass "the backing file (read from the qcow2 header) is in .files: $(grep -F "$d/base.qcow2" "$PDIR/$prof.files" | sed 's/^ *//' | tr '\n' ' ')"
+	else
+		fail "the backing file $d/base.qcow2 is not granted read-only in .files"
+	fi
+
+	if ! probe_start "$tag" "$xml"; then
+		fail "svirt exec did not start the confined driver under $prof"
+		probe_stop
+		return
+	fi
+	pass "svirt exec started the confined driver (pid $PROBE_PID)"
+	l=$(cat "/proc/$PROBE_PID/attr/apparmor/current" 2>/dev/null)
+	[ "$l" = "$prof (enforce)" ] && pass "/proc/$PROBE_PID/attr/apparmor/current: $l" ||
+		fail "/proc/$PROBE_PID/attr/apparmor/current is '$l', want '$prof (enforce)'"
+	l=$("$SVIRT" label "$PROBE_PID" 2>&1)
+	[ "$l" = "$prof (enforce)" ] && pass "svirt label $PROBE_PID: $l" ||
+		fail "svirt label $PROBE_PID: '$l', want '$prof (enforce)'"
+	l=$("$SVIRT" label $$ 2>&1)
+	[ "$l" = unconfined ] && pass "svirt label of the test shell: unconfined" ||
+		fail "svirt label $$: '$l', want unconfined"
+	if "$SVIRT" status 2>&1 | grep -Eq "^$prof +enforce +([0-9 ]* )?$PROBE_PID( |\$)"; then
+		pass "svirt status: $("$SVIRT" status | grep "^$prof" | tr -s ' ')"
+	else
+		fail "svirt status does not list $prof enforce with pid $PROBE_PID: $("$SVIRT" status 2>&1 | tr '\n' '|')"
+	fi
+	if "$SVIRT" status --json 2>&1 | tr -d ' \n' |
+		grep -q "{\"mode\":\"enforce\",\"pids\":\[\([0-9]*,\)*$PROBE_PID\(,[0-9]*\)*\],\"profile\":\"$prof\"}"; then
+		pass "svirt status --json lists $prof, enforce, pid $PROBE_PID"
+	else
+		fail "svirt status --json: $("$SVIRT" status --json 2>&1 | tr -d ' \n')"
+	fi
+
+	expect OK "rw $d/top.qcow2" "read+write the top image"
+	expect OK "w $d/top.qcow2" "open the top image for writing"
+	expect OK "r $d/base.qcow2" "read the backing file"
+	expect EACCES "w $d/base.qcow2" "write the backing file"
+	expect OK "cat $d/ro.img" "read the read-only raw disk"
+	expect EACCES "w $d/ro.img" "write the read-only raw disk"
+	expect EACCES "r $W/othervm/disk.qcow2" "read another VM's disk"
+	expect EACCES "w $W/othervm/disk.qcow2" "write another VM's disk"
+	expect EACCES "r /etc/shadow" "read /etc/shadow"
+	expect EACCES "r /root/svirt-kt-secret" "read a file in /root"
+	expect OK "x sleep 0" "run sleep (granted by the local hook)"
+	expect EACCES "x /usr/bin/id" "run /usr/bin/id (not granted)"
+	ask pid
+	[ "$REPLY" = "$PROBE_PID" ] && pass "the driver is still the same process" || fail "pid changed: $REPLY"
+
+	# (writes to the backing file and the read-only disk hit the helper's
+	# `deny ... w` rules, which AppArmor does not log)
+	local missing=""
+	for p in "$W/othervm/disk.qcow2" /etc/shadow /root/svirt-kt-secret /usr/bin/id; do
+		denied_for "$prof" "$p" || missing+=" $p"
+	done
+	[ -z "$missing" ] && pass "dmesg: apparmor=\"DENIED\" profile=\"$prof\" for each refused file" ||
+		fail "no DENIED line in dmesg for:$missing"
+	local unexpected
+	unexpected=$(aa_lines "$prof" | grep -vF -e "name=\"$d/base.qcow2\"" -e "name=\"$d/ro.img\"" \
+		-e "name=\"$W/othervm/disk.qcow2\"" -e 'name="/etc/shadow"' -e 'name="/root/svirt-kt-secret"' -e 'name="/usr/bin/id"')
+	[ -z "$unexpected" ] && pass "no other DENIED lines for $prof" ||
+		fail "unexpected DENIED lines: $(echo "$unexpected" | sed -E 's/.*(operation=)/\1/' | head -5)"
+
+	probe_stop
+	[ "$PROBE_RC" = 0 ] && pass "svirt exec exited 0 after the driver quit" || fail "svirt exec rc $PROBE_RC: $(tr '\n' ' ' <"$W/$tag.err")"
+	if ! loaded "$prof" && [ ! -e "$PDIR/$prof.files" ]; then
+		pass "svirt exec unloaded $prof and removed its .files at exit (helper -D)"
+	else
+		fail "after svirt exec: loaded=$(loaded "$prof" && echo yes || echo no), .files exists=$([ -e "$PDIR/$prof.files" ] && echo yes || echo no)"
+	fi
+}
+
+# =============================================================== 2 escaping ==
+test_escaping() {
+	local uuid prof xml lit sib
+	# a) glob characters and an AppArmor variable in the name
+	lit='/srv/vm/a*{b,c}[d]@{HOME}.img'
+	# each one a file that the name would match if some of it were a live pattern
+	local siblings=(
+		'/srv/vm/aX{b,c}[d]@{HOME}.img'  # * live
+		'/srv/vm/a*b[d]@{HOME}.img'      # {b,c} live
+		'/srv/vm/a*c[d]@{HOME}.img'      # {b,c} live
+		'/srv/vm/a*{b,c}d@{HOME}.img'    # [d] live
+		'/srv/vm/aXbd@{HOME}.img'        # all globs live, @ literal
+		'/srv/vm/acd@{HOME}.img'         # all globs live, @ literal
+		'/srv/vm/aXbd/root/.img'         # everything live, @{HOME} = /root/
+		'/srv/vm/acd/root/.img'          # everything live
+		'/srv/vm/aXYcd/home/u/.img'      # everything live, @{HOME} = /home/*/
+	)
+	mkimg "$lit" raw
+	for sib in "${siblings[@]}"; do mkimg "$sib" raw; done
+	uuid=$(new_uuid)
+	prof=libvirt-$uuid
+	xml=$W/escaping.xml
+	domain_xml vm-escaping "$uuid" "$lit:raw" >"$xml"
+	dmesg_mark
+	if probe_start escaping "$xml"; then
+		save_profile "$prof" escaping
+		pass "confined driver under $prof: $(grep -F '/srv/vm/' "$PDIR/$prof.files" | sed 's/^ *//')"
+		expect OK "rw $lit" "open the literal $lit"
+		for sib in "${siblings[@]}"; do
+			expect EACCES "r $sib" "open the sibling $sib"
+		done
+		expect EACCES "r /srv/vm/" "list /srv/vm"
+	else
+		fail "svirt exec did not start the confined driver for $lit"
+	fi
+	probe_stop
+
+	# b) a name ending in a backslash
+	lit='/srv/vm/back\'
+	siblings=('/srv/vm/back' '/srv/vm/backX' '/srv/vm/back\\')
+	mkimg "$lit" raw
+	for sib in "${siblings[@]}"; do mkimg "$sib" raw; done
+	uuid=$(new_uuid)
+	prof=libvirt-$uuid
+	xml=$W/escaping-bs.xml
+	domain_xml vm-backslash "$uuid" "$lit:raw" >"$xml"
+	if probe_start escaping-bs "$xml"; then
+		save_profile "$prof" escaping-bs
+		pass "confined driver under $prof: $(grep -F '/srv/vm/' "$PDIR/$prof.files" | sed 's/^ *//')"
+		expect OK "rw $lit" "open the literal $lit"
+		for sib in "${siblings[@]}"; do
+			expect EACCES "r $sib" "open the sibling $sib"
+		done
+	else
+		fail "svirt exec did not start the confined driver for $lit"
+	fi
+	probe_stop
+}
+
+# ================================================================ 3 hotplug ==
+test_hotplug() {
+	local uuid prof xml xml2 d=$W/hotplug rc out
+	uuid=$(new_uuid)
+	prof=libvirt-$uuid
+	xml=$W/hotplug.xml
+	xml2=$W/hotplug-with-disk.xml
+	mkimg "$d/boot.img" raw
+	mkimg "$d/new-base.qcow2" qcow2
+	mkimg "$d/new.qcow2" qcow2 "$d/new-base.qcow2"
+	domain_xml vm-hotplug "$uuid" "$d/boot.img:raw" >"$xml"
+	domain_xml vm-hotplug "$uuid" "$d/boot.img:raw" "$d/new.qcow2:qcow2" >"$xml2"
+	if ! probe_start hotplug "$xml"; then
+		fail "svirt exec did not start the confined driver"
+		probe_stop
+		return
+	fi
+	local pid0=$PROBE_PID
+	pass "confined driver under $prof (pid $pid0)"
+	expect OK "rw $d/boot.img" "its boot disk"
+	expect EACCES "r $d/new.qcow2" "the new disk before attach-disk"
+	expect EACCES "r $d/new-base.qcow2" "the new disk's backing file before attach-disk"
+
+	# As libvirt hotplugs: the disk is granted (set_image_label) while the
+	# definition does not contain it yet; it is added to the definition after.
+	if [ "$BREAK" = hotplug ]; then
+		info "BREAK=hotplug: attach-disk skipped"
+	else
+		out=$("$SVIRT" attach-disk --domain "$xml" --helper "$H" --format qcow2 "$d/new.qcow2" 2>&1)
+		rc=$?
+		[ "$rc" = 0 ] && pass "svirt attach-disk $d/new.qcow2 (rc 0)" || fail "svirt attach-disk: rc $rc: $out"
+	fi
+	save_profile "$prof" hotplug-attached
+	expect OK "rw $d/new.qcow2" "the new disk after attach-disk"
+	expect OK "r $d/new-base.qcow2" "its backing file after attach-disk"
+	# libvirt's helper interface has no access mode for -F: every appended
+	# path is granted rwk, so a hot-plugged backing file becomes writable
+	# (unlike at start, where it is `rk` plus `deny w`).  Recorded, not failed.
+	ask "w $d/new-base.qcow2"
+	info "KNOWN: writing the hot-plugged backing file after attach-disk: $REPLY (helper -F grants rwk, as libvirt's does)"
+	ask pid
+	[ "$REPLY" = "$pid0" ] && pass "same process throughout (pid $pid0, not restarted)" || fail "pid is $REPLY, was $pid0"
+
+	# Unplug: the disk leaves the definition, then restore_image_label.
+	local defn=$xml
+	if [ "$BREAK" = unplug ]; then
+		info "BREAK=unplug: detach-disk gets the definition that still holds the disk"
+		defn=$xml2
+	fi
+	out=$("$SVIRT" detach-disk --domain "$defn" --helper "$H" "$d/new.qcow2" 2>&1)
+	rc=$?
+	[ "$rc" = 0 ] && pass "svirt detach-disk $d/new.qcow2 (rc 0)" || fail "svirt detach-disk: rc $rc: $out"
+	save_profile "$prof" hotplug-detached
+	expect EACCES "r $d/new.qcow2" "the new disk after detach-disk"
+	expect EACCES "r $d/new-base.qcow2" "its backing file after detach-disk"
+	expect OK "rw $d/boot.img" "the boot disk after detach-disk"
+	ask pid
+	[ "$REPLY" = "$pid0" ] && pass "same process after detach (pid $pid0)" || fail "pid is $REPLY, was $pid0"
+	probe_stop
+	[ "$PROBE_RC" = 0 ] && pass "svirt exec exited 0" || fail "svirt exec rc $PROBE_RC: $(tr '\n' ' ' <"$W/hotplug.err")"
+}
+
+# ================================================================ 4 removal ==
+test_removal() {
+	local uuid prof xml rc out
+	uuid=$(new_uuid)
+	prof=libvirt-$uuid
+	xml=$W/removal.xml
+	mkimg "$W/removal/disk.img" raw
+	domain_xml vm-removal "$uuid" "$W/removal/disk.img:raw" >"$xml"
+
+	"$H" -c -u "$prof" <"$xml" >/dev/null 2>&1
+	loaded "$prof" && pass "virt-aa-helper -c loaded $prof" || fail "virt-aa-helper -c did not load $prof"
+	local dflag=()
+	[ "$BREAK" = removal ] && { info "BREAK=removal: virt-aa-helper -d -D (dry run), no svirt unload"; dflag=(-d); }
+	out=$("$H" "${dflag[@]}" -D -u "$prof" 2>&1)
+	rc=$?
+	[ "$rc" = 0 ] && pass "virt-aa-helper -D -u $prof (rc 0)" || fail "virt-aa-helper -D: rc $rc: $out"
+	if ! loaded "$prof"; then
+		pass "$prof is gone from $SFS/profiles"
+	else
+		fail "$prof is still in $SFS/profiles after virt-aa-helper -D"
+	fi
+	[ ! -e "$PDIR/$prof.files" ] && pass "-D removed $prof.files" || fail "-D left $PDIR/$prof.files"
+	rm -f "$PDIR/$prof"
+
+	# Removal by name through the kernel interface, after the profile file is gone.
+	uuid=$(new_uuid)
+	prof=libvirt-$uuid
+	domain_xml vm-removal2 "$uuid" "$W/removal/disk.img:raw" >"$xml"
+	"$H" -c -u "$prof" <"$xml" >/dev/null 2>&1
+	loaded "$prof" && pass "virt-aa-helper -c loaded $prof" || fail "virt-aa-helper -c did not load $prof"
+	rm -f "$PDIR/$prof" "$PDIR/$prof.files" "$PDIR/$prof.lock"
+	out=$("$H" -R -u "$prof" 2>&1)
+	rc=$?
+	if [ "$rc" != 0 ] && loaded "$prof"; then
+		pass "without the file, virt-aa-helper -R cannot unload it (rc $rc)"
+	else
+		fail "virt-aa-helper -R without the profile file: rc $rc, loaded: $(loaded "$prof" && echo yes || echo no)"
+	fi
+	if [ "$BREAK" = removal ]; then
+		out="(skipped)" rc=0
+	else
+		out=$("$SVIRT" unload "$prof" 2>&1)
+		rc=$?
+	fi
+	if [ "$rc" = 0 ] && ! loaded "$prof"; then
+		pass "svirt unload $prof: '$out'; gone from profiles"
+	else
+		fail "svirt unload $prof: rc $rc, '$out', still loaded: $(loaded "$prof" && echo yes || echo no)"
+	fi
+	out=$("$SVIRT" unload "$prof" 2>&1)
+	rc=$?
+	[ "$rc" != 0 ] && pass "svirt unload of a profile that is not loaded fails: $out" ||
+		fail "svirt unload of a missing profile succeeded"
+}
+
+# =================================================================== 5 qemu ==
+test_qemu() { # TAG (qemu | libvirt-qemu)
+	local tag=$1 uuid prof xml d=$W/$1 other qpid spid rc i
+	uuid=$(new_uuid)
+	prof=libvirt-$uuid
+	xml=$W/$tag.xml
+	other=$W/othervm/$tag-other.qcow2
+	mkimg "$d/base.qcow2" qcow2
+	mkimg "$d/vm.qcow2" qcow2 "$d/base.qcow2"
+	mkimg "$other" qcow2
+	if [ "$BREAK" = qemu ]; then
+		info "BREAK=qemu: the other VM's disk is in this VM's definition too"
+		domain_xml "vm-$tag" "$uuid" "$d/vm.qcow2:qcow2" "$other:qcow2" >"$xml"
+	else
+		domain_xml "vm-$tag" "$uuid" "$d/vm.qcow2:qcow2" >"$xml"
+	fi
+	local qemu=(qemu-system-x86_64 -machine none -nodefaults -no-user-config -display none
+		-name "guest=vm-$tag,debug-threads=on" -uuid "$uuid")
+	dmesg_mark
+
+	# a) its own disk
+	"$SVIRT" exec --domain "$xml" --helper "$H" -- "${qemu[@]}" \
+		-drive "file=$d/vm.qcow2,if=none,id=d0,format=qcow2" \
+		</dev/null >"$W/$tag.log" 2>"$W/$tag.err" &
+	spid=$!
+	qpid=""
+	for ((i = 0; i < 150; i++)); do
+		qpid=$(pgrep -P "$spid" 2>/dev/null | head -1)
+		if [ -n "$qpid" ] && ls -l "/proc/$qpid/fd" 2>/dev/null | grep -q -- "-> $d/vm.qcow2\$"; then
+			break
+		fi
+		kill -0 "$spid" 2>/dev/null || break
+		sleep 0.2
+	done
+	save_profile "$prof" "$tag"
+	if [ -n "$qpid" ] && ls -l "/proc/$qpid/fd" 2>/dev/null | grep -q -- "-> $d/vm.qcow2\$"; then
+		pass "QEMU (pid $qpid) started under svirt exec and holds its disk $d/vm.qcow2 open"
+		ls -l "/proc/$qpid/fd" 2>/dev/null | grep -q -- "-> $d/base.qcow2\$" &&
+			pass "QEMU holds its backing file open (chain from the qcow2 header)" ||
+			fail "QEMU does not hold $d/base.qcow2 open"
+		local l
+		l=$("$SVIRT" label "$qpid" 2>&1)
+		[ "$l" = "$prof (enforce)" ] && pass "svirt label $qpid: $l" || fail "svirt label $qpid: '$l', want '$prof (enforce)'"
+		"$SVIRT" status | grep -Eq "^$prof +enforce +([0-9 ]* )?$qpid( |\$)" &&
+			pass "svirt status lists QEMU under $prof" || fail "svirt status: $("$SVIRT" status 2>&1 | tr '\n' '|')"
+	else
+		fail "QEMU did not start with its own disk: $(tr '\n' ' ' <"$W/$tag.err")"
+	fi
+	kill -TERM "$spid" 2>/dev/null # svirt exec forwards it to QEMU
+	wait "$spid"
+	rc=$?
+	if grep -q 'terminating on signal 15' "$W/$tag.err"; then
+		pass "SIGTERM to svirt exec stopped QEMU (rc $rc)"
+	else
+		fail "QEMU did not stop cleanly on SIGTERM (rc $rc): $(tr '\n' ' ' <"$W/$tag.err")"
+	fi
+	loaded "$prof" && fail "$prof still loaded after svirt exec exited" || pass "svirt exec unloaded $prof at exit"
+
+	# b) the same VM given another VM's disk
+	"$SVIRT" exec --domain "$xml" --helper "$H" -- "${qemu[@]}" \
+		-drive "file=$other,if=none,id=d0,format=qcow2" \
+		</dev/null >"$W/$tag-other.log" 2>"$W/$tag-other.err" &
+	spid=$!
+	for ((i = 0; i < 100; i++)); do kill -0 "$spid" 2>/dev/null || break; sleep 0.2; done
+	if kill -0 "$spid" 2>/dev/null; then
+		kill -TERM "$spid"
+		wait "$spid"
+		fail "QEMU kept running with another VM's disk ($other)"
+	else
+		wait "$spid"
+		rc=$?
+		if [ "$rc" != 0 ] && grep -q 'Permission denied' "$W/$tag-other.err"; then
+			pass "another VM's disk refused (rc $rc): $(grep -m1 'Permission denied' "$W/$tag-other.err")"
+		else
+			fail "another VM's disk: rc $rc, stderr: $(tr '\n' ' ' <"$W/$tag-other.err")"
+		fi
+	fi
+	if denied_for "$prof" "$other"; then
+		pass "dmesg: $(aa_lines "$prof" | grep -F "name=\"$other\"" | grep -o 'apparmor="DENIED".*requested_mask="[a-z]*"' | head -1)"
+	else
+		fail "no apparmor=\"DENIED\" line naming profile=\"$prof\" and $other in dmesg"
+	fi
+	local unexpected
+	unexpected=$(aa_lines "$prof" | grep -vF "name=\"$other\"")
+	[ -z "$unexpected" ] && pass "no other DENIED lines for $prof" ||
+		fail "unexpected DENIED lines: $(echo "$unexpected" | sed -E 's/.*(operation=)/\1/' | head -5)"
+}
+
+# ================================================================== driver ==
+START=$(date +%s)
+elapsed() { echo "$(($(date +%s) - START))s"; }
+
+use_svirt_template
+if wanted confinement; then
+	section confinement "virt-aa-helper -c and svirt exec, svirt's template (test 1)"
+	test_confinement confinement
+	info "($(elapsed))"
+fi
+if wanted escaping; then
+	section escaping "pattern characters in disk names (test 2)"
+	test_escaping
+	info "($(elapsed))"
+fi
+if wanted hotplug; then
+	section hotplug "attach-disk / detach-disk on a running process (test 3)"
+	test_hotplug
+	info "($(elapsed))"
+fi
+if wanted removal; then
+	section removal "virt-aa-helper -D and svirt unload (test 4)"
+	test_removal
+	info "($(elapsed))"
+fi
+if wanted qemu; then
+	section qemu "a real QEMU under svirt exec, svirt's template (test 5)"
+	test_qemu qemu
+	info "($(elapsed))"
+fi
+if wanted libvirt; then
+	section libvirt "tests 1 and 5 with Debian's libvirt template (test 6)"
+	if use_debian_template; then
+		pass "installed Debian's TEMPLATE.qemu (abstractions/libvirt-qemu, libvirt $(dpkg-query -W -f='${Version}' libvirt-daemon-system 2>/dev/null))"
+		test_confinement libvirt
+		test_qemu libvirt-qemu
+	else
+		fail "Debian's libvirt template is not installed (/etc/apparmor.d/libvirt/TEMPLATE.qemu from libvirt-daemon-system; scripts/install-deps.sh installs it)"
+	fi
+	use_svirt_template
+	info "($(elapsed))"
+fi
+
+if [ -n "${AAVM_OUT:-}" ] && [ -d "$AAVM_OUT" ]; then
+	cp -R "$W/profiles" "$AAVM_OUT/" 2>/dev/null
+	dmesg | grep 'apparmor=' >"$AAVM_OUT/apparmor-dmesg.txt" 2>/dev/null
+fi
+
+echo
+if [ "$FAILS" = 0 ]; then
+	echo "kernel suite: all $PASSES checks passed in $(elapsed)"
+	exit 0
+fi
+echo "kernel suite: $FAILS of $((PASSES + FAILS)) checks FAILED in$FAILED_TESTS ($(elapsed))"
+exit 1
