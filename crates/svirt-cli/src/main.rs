@@ -13,6 +13,7 @@ use svirt::Settings;
 
 mod check;
 mod exec;
+mod explain;
 mod hotplug;
 mod status;
 
@@ -35,6 +36,8 @@ enum Command {
     Status(status::StatusArgs),
     /// Print the AppArmor label of a process.
     Label(status::LabelArgs),
+    /// Explain AppArmor denials of VMs, read from dmesg or audit.log text.
+    Explain(explain::ExplainArgs),
     /// Unload a per-VM profile from the kernel by name (no file needed).
     Unload(status::UnloadArgs),
     /// Grant a running VM a new disk image and its backing chain (hotplug).
@@ -77,6 +80,7 @@ fn main() -> ExitCode {
         Command::Exec(args) => exec::run(&args),
         Command::Status(args) => status::status(&args),
         Command::Label(args) => status::label(&args),
+        Command::Explain(args) => explain::run(&args),
         Command::Unload(args) => status::unload(&args),
         Command::AttachDisk(args) => hotplug::attach(&args),
         Command::DetachDisk(args) => hotplug::detach(&args),

@@ -12,6 +12,7 @@
 //! the one place the pure steps ask the machine anything.
 
 pub mod apparmor;
+pub mod audit;
 pub mod domain;
 pub mod driver;
 pub mod host;
