@@ -7,7 +7,7 @@
 set -eu
 secs="${1:-20}"
 [ "$#" -gt 0 ] && shift
-targets="${*:-qcow2_header qed_header vmdk_header domain_xml escape_path}"
+targets="${*:-qcow2_header qed_header vmdk_header domain_xml escape_path audit_line}"
 cd "$(dirname "$0")/../fuzz"
 for t in $targets; do
     echo "== fuzzing $t for ${secs}s"
