@@ -13,6 +13,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rustix::fs::{FlockOperation, RenameFlags, CWD};
@@ -158,8 +159,24 @@ fn write_temp(target: &Path, content: &[u8]) -> Result<PathBuf, FileError> {
     Ok(temp)
 }
 
+/// Whether this process runs under a helper profile written for libvirt's
+/// own helper (Debian's, Ubuntu's, upstream's `usr.lib.libvirt.virt-aa-helper`),
+/// told without an audit record: that profile refuses `/proc/<pid>/mounts`
+/// with an explicit `deny` rule, which the kernel does not log, while svirt's
+/// profile allows it and an unconfined process can read it. That profile
+/// grants no `k` on the lock file and no `r` on the policy directory, and
+/// asking anyway logs a DENIED line on every call; under it the run takes no
+/// lock and skips the directory fsync, as libvirt's helper does. Asked once.
+pub fn under_libvirt_helper_profile() -> bool {
+    static ANSWER: OnceLock<bool> = OnceLock::new();
+    *ANSWER.get_or_init(|| matches!(File::open("/proc/self/mounts"), Err(e) if refused(&e)))
+}
+
 /// Best effort: makes a rename in `dir` durable.
 fn sync_dir(dir: &Path) {
+    if under_libvirt_helper_profile() {
+        return;
+    }
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
@@ -258,11 +275,16 @@ fn refused(e: &io::Error) -> bool {
 ///
 /// Returns `Ok(None)` if locking is refused with `EACCES`/`EPERM`: a
 /// distribution's helper profile may allow `rw` but not `k` on the policy
-/// directory. The run then goes on unlocked, as libvirt's always does.
+/// directory. The run then goes on unlocked, as libvirt's always does; under
+/// such a profile ([`under_libvirt_helper_profile`]) it does not even try, so
+/// the kernel logs no denial and no `.lock` file is left behind.
 pub fn lock_profile(
     files: &ProfileFiles,
     timeout: Duration,
 ) -> Result<Option<ProfileLock>, FileError> {
+    if under_libvirt_helper_profile() {
+        return Ok(None);
+    }
     let path = files.lock_path();
     let file = match OpenOptions::new()
         .read(true)
