@@ -1,13 +1,16 @@
 #!/bin/sh
-# Every test: formatting, lints, unit/integration/property/golden tests, a
-# short fuzz smoke run when cargo-fuzz is available, and the kernel suite
-# when the AppArmor guest rig can run.
+# Every test: formatting, lints, unit/integration/property/golden tests, the
+# kernel suite in a throw-away AppArmor guest, and a short fuzz smoke run when
+# cargo-fuzz is available.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
 cargo test --workspace
+# Confinement in a real AppArmor kernel: one QEMU guest boot, about 2 minutes
+# under TCG (tests/kernel/README.md).
+scripts/kernel-tests.sh
 cargo bench --workspace --no-run -q
 # A short fuzz run of every target, when a nightly toolchain is available.
 if cargo +nightly --version >/dev/null 2>&1; then

@@ -480,7 +480,7 @@ test_hotplug() {
 	# path is granted rwk, so a hot-plugged backing file becomes writable
 	# (unlike at start, where it is `rk` plus `deny w`).  Recorded, not failed.
 	ask "w $d/new-base.qcow2"
-	info "KNOWN: writing the hot-plugged backing file after attach-disk: $REPLY (helper -F grants rwk, as libvirt's does)"
+	info "KNOWN: writing the hot-plugged backing file after attach-disk: $REPLY (OK expected: helper -F grants rwk, as libvirt's does)"
 	ask pid
 	[ "$REPLY" = "$pid0" ] && pass "same process throughout (pid $pid0, not restarted)" || fail "pid is $REPLY, was $pid0"
 
