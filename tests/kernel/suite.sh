@@ -72,7 +72,7 @@ wanted() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
 enabled=$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)
 if [ "$enabled" != Y ]; then
 	echo "FAIL: [setup] AppArmor is NOT enabled in this kernel (/sys/module/apparmor/parameters/enabled = '${enabled:-missing}')"
-	echo "FAIL: [setup] every result below would be meaningless; run me through scripts/kernel-tests.sh"
+	echo "FAIL: [setup] nothing can be proved without it; run me through scripts/kernel-tests.sh (boots a kernel with AppArmor enforcing)"
 	exit 1
 fi
 [ -d "$SFS" ] || die "securityfs is not mounted at /sys/kernel/security"
