@@ -12,7 +12,9 @@ use svirt::policy::ProfileName;
 
 #[derive(Debug, clap::Args)]
 pub struct AttachArgs {
-    /// The VM's current definition.
+    /// The VM's definition, including the new disk: the helper then keeps
+    /// the disk's backing layers read-only, as at start. (Without the disk
+    /// in it, every layer is granted `rwk`, as libvirt does.)
     #[arg(long)]
     domain: PathBuf,
     /// The helper that updates the profile. Default: the `virt-aa-helper`

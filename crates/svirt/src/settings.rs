@@ -59,6 +59,12 @@ pub struct Settings {
     /// nothing and relies on its shared abstraction's console rules, which
     /// svirt's abstraction does not have.
     pub pty_allocation: bool,
+    /// A file added at run time (`virt-aa-helper -f/-F`, hotplug) that the
+    /// domain definition itself grants keeps the definition's access: a
+    /// hot-plugged disk's backing layer stays `rk` with the quiet write
+    /// deny, as at start. libvirt grants every added file `rwk`, so backing
+    /// layers of a hot-plugged disk become writable.
+    pub hotplug_layer_access: bool,
     /// Grant the backing file of `<memory model='virtio-pmem'>`. libvirt
     /// 9.0's helper grants only NVDIMM backing files, and QEMU is denied.
     pub virtio_pmem: bool,
@@ -80,6 +86,7 @@ impl Settings {
             chardev_logs: false,
             device_relabel_no: false,
             pty_allocation: false,
+            hotplug_layer_access: false,
             virtio_pmem: false,
             layout: Layout::default(),
         }
@@ -99,6 +106,7 @@ impl Settings {
             chardev_logs: true,
             device_relabel_no: true,
             pty_allocation: true,
+            hotplug_layer_access: true,
             virtio_pmem: true,
             layout: Layout::default(),
         }

@@ -86,6 +86,7 @@ fn switch<'a>(settings: &'a mut Settings, key: &str) -> Option<&'a mut bool> {
         "device_relabel_no" => &mut settings.device_relabel_no,
         "pty_allocation" => &mut settings.pty_allocation,
         "virtio_pmem" => &mut settings.virtio_pmem,
+        "hotplug_layer_access" => &mut settings.hotplug_layer_access,
         _ => return None,
     })
 }
@@ -224,6 +225,7 @@ mod tests {
             "device_relabel_no",
             "pty_allocation",
             "virtio_pmem",
+            "hotplug_layer_access",
         ] {
             let c = parse(&format!("mode = safe\n{key} = false\n"), "c").unwrap();
             assert_ne!(c.settings, Settings::safe(), "{key}");

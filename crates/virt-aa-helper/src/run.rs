@@ -17,7 +17,8 @@ use svirt::policy::escape;
 use svirt::policy::path::{self as policy_path, PathVerdict, PrefixMatch};
 use svirt::policy::{
     check_domain_name, include_line, render_profile, rules_for, Access, Diagnostic, Grant,
-    NameError, Origin, PatternPart, PolicyError, ProfileName, TemplateError, FILES_HEADER,
+    NameError, Origin, PatternPart, PolicyError, ProfileName, RuleSet, Target, TemplateError,
+    FILES_HEADER,
 };
 use svirt::resources::ResourcesError;
 use svirt::Settings;
@@ -266,11 +267,16 @@ fn subtree_grant(
 
 /// The rule text for a file added with `-f`/`-F` (`rwk`), after the same
 /// checks as every path.
+///
+/// With [`Settings::hotplug_layer_access`], a file the definition itself
+/// grants (a disk's backing layer, a read-only disk) keeps the access the
+/// definition gives it, instead of `rwk`.
 fn extra_rules(
     file: &str,
     settings: &Settings,
     host: &dyn Host,
     out: &mut Output,
+    definition: &RuleSet,
 ) -> Result<String, Failure> {
     let grant = if settings.escape_paths && file.ends_with(SUBTREE_SUFFIX) {
         match subtree_grant(file, settings, host, out)? {
@@ -278,7 +284,16 @@ fn extra_rules(
             None => return Ok(String::new()),
         }
     } else {
-        Grant::path(file, Access::RWK, Origin::Extra)
+        let mut grant = Grant::path(file, Access::RWK, Origin::Extra);
+        if let Some(known) = settings
+            .hotplug_layer_access
+            .then(|| granted_by_definition(file, host, definition))
+            .flatten()
+        {
+            grant.access = known.access;
+            grant.quiet_write_deny = known.quiet_write_deny;
+        }
+        grant
     };
     match rules_for(&[grant], settings, host) {
         Ok(set) => {
@@ -292,6 +307,23 @@ fn extra_rules(
     }
 }
 
+/// The grant the domain's own rules give `file`, if they name it.
+fn granted_by_definition<'a>(
+    file: &str,
+    host: &dyn Host,
+    definition: &'a RuleSet,
+) -> Option<&'a Grant> {
+    let canonical = svirt::policy::path::canonicalize(file, host).ok()?;
+    let canonical = canonical.strip_suffix('/').unwrap_or(&canonical);
+    definition
+        .rules
+        .iter()
+        .find(|r| {
+            matches!(r.grant.target, Target::Path(_)) && r.canonical.as_deref() == Some(canonical)
+        })
+        .map(|r| &r.grant)
+}
+
 /// The rules of a domain, with libvirt's checks in libvirt's order.
 fn domain_rules(
     args: &Args,
@@ -299,7 +331,7 @@ fn domain_rules(
     config: &Config,
     host: &dyn Host,
     out: &mut Output,
-) -> Result<(Domain, String), Failure> {
+) -> Result<(Domain, RuleSet), Failure> {
     let settings = &config.settings;
     let domain = parse_domain(xml, &Limits::default()).map_err(Failure::Definition)?;
     check_domain_name(&domain.name, settings).map_err(Failure::BadName)?;
@@ -323,7 +355,7 @@ fn domain_rules(
         }
     }
     print_diagnostics(out, &policy.rules.diagnostics);
-    Ok((domain, policy.rules_text()))
+    Ok((domain, policy.rules))
 }
 
 /// `-c` and `-r`.
@@ -341,9 +373,10 @@ fn create_or_replace(
         }
         None => None,
     };
-    let (domain, mut text) = domain_rules(args, &xml, config, cx.host, out)?;
+    let (domain, definition) = domain_rules(args, &xml, config, cx.host, out)?;
+    let mut text = definition.text();
     if let Some(file) = &extra {
-        text.push_str(&extra_rules(file, settings, cx.host, out)?);
+        text.push_str(&extra_rules(file, settings, cx.host, out, &definition)?);
     }
 
     let files = ProfileFiles::new(cx.dir, &args.name);
@@ -371,7 +404,7 @@ fn create_or_replace(
     }
     if let (Some(file), true) = (&extra, args.append) {
         // Only the added file; it is checked a second time, as in libvirt.
-        text = extra_rules(file, settings, cx.host, out)?;
+        text = extra_rules(file, settings, cx.host, out, &definition)?;
     }
 
     let name = ProfileName::for_uuid(&domain.uuid);
@@ -578,6 +611,46 @@ mod tests {
         // -c again: the profile exists, even in a dry run.
         let (r, _) = rig.run(&["-c", "-d", "-u", NAME], XML);
         assert!(matches!(r, Err(Failure::ProfileExists)));
+    }
+
+    /// A hot-plugged disk's backing layer, appended with -F, keeps the
+    /// read-only access the definition gives it in safe mode.
+    #[test]
+    fn appended_backing_layer_keeps_definition_access_in_safe_mode() {
+        let xml = "<domain type='kvm'><name>vm</name>\
+            <uuid>00000000-0000-0000-0000-0123456789ab</uuid>\
+            <memory>1024</memory><os><type>hvm</type></os><devices>\
+            <disk type='file' device='disk'><driver type='qcow2'/><source file='/images/top.qcow2'/>\
+            <backingStore type='file'><format type='raw'/><source file='/images/base.img'/>\
+            <backingStore/></backingStore><target dev='vda'/></disk></devices></domain>";
+        let mut rig = Rig::new();
+        rig.run(&["-c", "-u", NAME], xml).0.unwrap();
+        rig.run(&["-r", "-u", NAME, "-F", "/images/base.img"], xml)
+            .0
+            .unwrap();
+        let compat = rig.read(".files").unwrap();
+        assert!(
+            compat.ends_with("  \"/images/base.img\" rwk,\n"),
+            "{compat}"
+        );
+
+        rig.config = Config {
+            mode: OutputMode::Safe,
+            settings: Settings::safe(),
+        };
+        rig.run(&["-r", "-u", NAME], xml).0.unwrap();
+        rig.run(&["-r", "-u", NAME, "-F", "/images/base.img"], xml)
+            .0
+            .unwrap();
+        rig.run(&["-r", "-u", NAME, "-F", "/images/top.qcow2"], xml)
+            .0
+            .unwrap();
+        rig.run(&["-r", "-u", NAME, "-F", "/images/new.img"], xml)
+            .0
+            .unwrap();
+        let safe = rig.read(".files").unwrap();
+        let tail = "  \"/images/base.img\" rk,\n  # don't audit writes to readonly files\n  deny \"/images/base.img\" w,\n  \"/images/top.qcow2\" rwk,\n  \"/images/new.img\" rwk,\n";
+        assert!(safe.ends_with(tail), "{safe}");
     }
 
     #[test]
