@@ -99,7 +99,7 @@ CALLS=$T/calls.tsv # mode op ms status args
 
 save_out() {
 	[ -n "${AAVM_OUT:-}" ] && [ -d "$AAVM_OUT" ] || return 0
-	cp "$T"/*.tsv "$T"/*.log "$T"/*.xml "$AAVM_OUT"/ 2>/dev/null
+	cp "$T"/*.tsv "$T"/*.log "$T"/*.xml "$T"/apparmor-* "$AAVM_OUT"/ 2>/dev/null
 	cp /var/log/libvirt/qemu/e2e-*.log "$AAVM_OUT"/ 2>/dev/null
 	dmesg | grep 'apparmor=' >"$AAVM_OUT/apparmor-dmesg.txt" 2>/dev/null
 }
@@ -381,8 +381,8 @@ run_helper_mode() {
 	ours-profile) [ -e "$PDIR/$prof.lock" ] && pass "$prof.lock taken under svirt's helper profile" ||
 		fail "no $prof.lock under svirt's helper profile" ;;
 	esac
-	cp "$PDIR/$prof" "$T/$name-profile.log" 2>/dev/null
-	cp "$PDIR/$prof.files" "$T/$name-profile.files.log" 2>/dev/null
+	cp "$PDIR/$prof" "$T/apparmor-$name" 2>/dev/null
+	cp "$PDIR/$prof.files" "$T/apparmor-$name.files" 2>/dev/null
 	if virsh dominfo "$name" | grep -q '^Security model: *apparmor' &&
 		virsh dominfo "$name" | grep -qE "^Security label: *$prof \(enforcing\)"; then
 		pass "virsh dominfo: $(virsh dominfo "$name" | grep '^Security label' | tr -s ' ')"
@@ -583,11 +583,19 @@ awk -F'\t' '
 			printf "%-14s", order[i]
 			for (j = 1; j <= m; j++) {
 				k = modes[j] SUBSEP order[i]
-				if (k in v) printf " | %7d / %2d call(s) %6d", v[k], c[k], h[k]
+				if (k in v) printf " | %7d / %2d call(s) %7d", v[k], c[k], h[k]
 				else printf " | %-28s", "-"
 			}
 			printf "\n"
 		}
+		printf "%-14s", "per call"
+		for (j = 1; j <= m; j++) {
+			tc = th = 0
+			for (i = 1; i <= n; i++) { k = modes[j] SUBSEP order[i]; if (k in c) { tc += c[k]; th += h[k] } }
+			if (tc) printf " | %-28s", sprintf("%2d calls, mean %6d ms", tc, th / tc)
+			else printf " | %-28s", "-"
+		}
+		printf "\n"
 	}' "$TIMES" | tee "$T/timings.log"
 echo
 echo "--- every helper call: mode, operation, ms, status, arguments"
