@@ -86,6 +86,11 @@ OWNPROF=$REPO/policy/usr.lib.libvirt.virt-aa-helper
 [ -f "$OWNPROF" ] || die "$OWNPROF not found"
 [ -f /etc/apparmor.d/usr.sbin.libvirtd ] && [ -f /etc/apparmor.d/usr.lib.libvirt.virt-aa-helper ] ||
 	die "libvirt's AppArmor profiles are not installed (libvirt-daemon-system)"
+# libvirt's helper (the control) and ours both fill in libvirt's template; the
+# kernel suite swaps in svirt's template for its own tests: it must call this
+# script with Debian's in place (suite.sh: use_debian_template)
+grep -q 'abstractions/libvirt-qemu' "$PDIR/TEMPLATE.qemu" 2>/dev/null ||
+	die "$PDIR/TEMPLATE.qemu is not libvirt's (it does not include abstractions/libvirt-qemu)"
 
 # no auditd: denials reach dmesg through printk, which is rate-limited
 sysctl -qw kernel.printk_ratelimit=0 2>/dev/null || true
