@@ -326,6 +326,11 @@ fn usb_name(
 
 impl SecurityDriver for AppArmorDriver {
     fn probe(&self) -> ProbeResult {
+        // The compile-time switch of the original design: a build without
+        // the `apparmor` feature never confines, whatever the host offers.
+        if !cfg!(feature = "apparmor") {
+            return ProbeResult::Disabled(DisabledReason::NotCompiled);
+        }
         let sfs = &self.config.securityfs;
         match sfs.unavailable() {
             Ok(None) => {}

@@ -653,6 +653,18 @@ fn process_labels() {
 }
 
 #[test]
+#[cfg(not(feature = "apparmor"))]
+fn probe_without_the_apparmor_feature_is_disabled() {
+    let rig = Rig::new();
+    let driver = rig.driver(FakeHost::new());
+    assert_eq!(
+        driver.probe(),
+        ProbeResult::Disabled(DisabledReason::NotCompiled)
+    );
+}
+
+#[test]
+#[cfg(feature = "apparmor")]
 fn probe_results() {
     let rig = Rig::new();
     let driver = rig.driver(FakeHost::new());
