@@ -7,13 +7,19 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-cargo test --workspace
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --workspace >"$log" 2>&1 || { cat "$log"; exit 1; }
+cat "$log"
+passed=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$log" | awk '{n += $1} END {print n + 0}')
 # The compile-time switch: without the `apparmor` feature the driver never
 # confines.
 cargo test -q -p svirt --no-default-features --lib driver::
 # Confinement in a real AppArmor kernel: one QEMU guest boot, about 2 minutes
 # under TCG (tests/kernel/README.md).
-scripts/kernel-tests.sh
+scripts/kernel-tests.sh >"$log" 2>&1 || { cat "$log"; exit 1; }
+cat "$log"
+kpassed=$(sed -n 's/^kernel suite: all \([0-9]*\) checks passed.*/\1/p' "$log")
 cargo bench --workspace --no-run -q
 # A short fuzz run of every target, when a nightly toolchain is available.
 if cargo +nightly --version >/dev/null 2>&1; then
@@ -22,3 +28,6 @@ if cargo +nightly --version >/dev/null 2>&1; then
 else
 	echo "test.sh: no nightly toolchain; fuzz smoke run skipped"
 fi
+echo
+echo "cargo tests: $passed passed, 0 failed; kernel suite: ${kpassed:-0} checks passed"
+echo "all: $((passed + ${kpassed:-0})) passed, 0 failed"
