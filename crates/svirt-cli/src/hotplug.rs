@@ -70,43 +70,41 @@ fn image_source(image: &Path, format: Option<&str>) -> Result<StorageSource> {
     Ok(src)
 }
 
-pub fn attach(args: &AttachArgs) -> Result<ExitCode> {
-    let (domain, xml) = load(&args.domain)?;
-    let label = SecurityLabel::generated(&ProfileName::for_uuid(&domain.uuid));
+/// Runs one driver call for the running VM described by `domain`.
+fn with_running_vm(
+    domain: &Path,
+    helper: &Option<PathBuf>,
+    call: impl FnOnce(&AppArmorDriver, &Vm<'_>) -> Result<(), svirt::driver::DriverError>,
+    what: impl FnOnce(&str) -> String,
+) -> Result<ExitCode> {
+    let (domain, xml) = load(domain)?;
+    let profile = ProfileName::for_uuid(&domain.uuid);
+    let label = SecurityLabel::generated(&profile);
     let vm = Vm {
         domain: &domain,
         xml: &xml,
         label: &label,
     };
-    let src = image_source(&args.image, Some(&args.format))?;
-    driver(&args.helper)?
-        .set_image_label(&vm, &src)
-        .with_context(|| {
-            format!(
-                "cannot grant {} to {}",
-                args.image.display(),
-                label.label.as_deref().unwrap_or("")
-            )
-        })?;
+    call(&driver(helper)?, &vm).with_context(|| what(profile.as_str()))?;
     Ok(ExitCode::SUCCESS)
 }
 
+pub fn attach(args: &AttachArgs) -> Result<ExitCode> {
+    let src = image_source(&args.image, Some(&args.format))?;
+    with_running_vm(
+        &args.domain,
+        &args.helper,
+        |driver, vm| driver.set_image_label(vm, &src),
+        |profile| format!("cannot grant {} to {profile}", args.image.display()),
+    )
+}
+
 pub fn detach(args: &DetachArgs) -> Result<ExitCode> {
-    let (domain, xml) = load(&args.domain)?;
-    let label = SecurityLabel::generated(&ProfileName::for_uuid(&domain.uuid));
-    let vm = Vm {
-        domain: &domain,
-        xml: &xml,
-        label: &label,
-    };
     let src = image_source(&args.image, None)?;
-    driver(&args.helper)?
-        .restore_image_label(&vm, &src)
-        .with_context(|| {
-            format!(
-                "cannot regenerate the rules of {}",
-                label.label.as_deref().unwrap_or("")
-            )
-        })?;
-    Ok(ExitCode::SUCCESS)
+    with_running_vm(
+        &args.domain,
+        &args.helper,
+        |driver, vm| driver.restore_image_label(vm, &src),
+        |profile| format!("cannot regenerate the rules of {profile}"),
+    )
 }
