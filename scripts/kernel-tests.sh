@@ -39,8 +39,8 @@ t1=$(date +%s)
 
 # The guest must be able to write what the suite needs; the suite itself
 # checks /sys/module/apparmor/parameters/enabled = Y first and fails loudly.
-export AAVM_PASSENV="${AAVM_PASSENV:-} SVIRT_KERNEL_ONLY SVIRT_KERNEL_BREAK"
-export AAVM_TIMEOUT="${AAVM_TIMEOUT:-600}"
+export AAVM_PASSENV="${AAVM_PASSENV:-} SVIRT_KERNEL_ONLY SVIRT_KERNEL_BREAK SVIRT_E2E_MODES"
+export AAVM_TIMEOUT="${AAVM_TIMEOUT:-1500}"
 set +e
 tests/kernel/run-in-aa-vm.sh tests/kernel/suite.sh
 rc=$?

@@ -686,6 +686,19 @@ if wanted libvirt; then
 	use_svirt_template
 	info "($(elapsed))"
 fi
+# Issue 7: an unmodified libvirtd confines real QEMU guests with svirt's
+# helper swapped in (under Debian's helper profile and under ours), with
+# libvirt's own helper as the control and /bin/true as the negative control.
+if wanted libvirt-e2e; then
+	section libvirt-e2e "unmodified libvirtd with svirt's helper swapped in"
+	if use_debian_template; then
+		"$HERE/libvirt-e2e.sh" ${SVIRT_E2E_MODES:-} || fail "tests/kernel/libvirt-e2e.sh failed (its FAIL lines above)"
+	else
+		fail "Debian's libvirt template is not installed (scripts/install-deps.sh installs libvirt-daemon-system)"
+	fi
+	use_svirt_template
+	info "($(elapsed))"
+fi
 
 if [ -n "${AAVM_OUT:-}" ] && [ -d "$AAVM_OUT" ]; then
 	cp -R "$W/profiles" "$AAVM_OUT/" 2>/dev/null
