@@ -56,7 +56,8 @@ fn fields(line: &str) -> Vec<(&str, String)> {
 
 /// The audit subsystem's bare-hex encoding of an untrusted string.
 fn decode_hex(raw: &str) -> Option<String> {
-    if raw.len() < 2 || !raw.len().is_multiple_of(2) || !raw.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if raw.len() < 2 || !raw.len().is_multiple_of(2) || !raw.bytes().all(|b| b.is_ascii_hexdigit())
+    {
         return None;
     }
     let bytes: Option<Vec<u8>> = (0..raw.len())
