@@ -40,11 +40,25 @@ t1=$(date +%s)
 # The guest must be able to write what the suite needs; the suite itself
 # checks /sys/module/apparmor/parameters/enabled = Y first and fails loudly.
 export AAVM_PASSENV="${AAVM_PASSENV:-} SVIRT_KERNEL_ONLY SVIRT_KERNEL_BREAK SVIRT_E2E_MODES"
-export AAVM_TIMEOUT="${AAVM_TIMEOUT:-1500}"
-set +e
-tests/kernel/run-in-aa-vm.sh tests/kernel/suite.sh
-rc=$?
-set -e
-t2=$(date +%s)
-echo "kernel-tests: set-up $((t1 - t0))s, guest run $((t2 - t1))s, exit $rc"
-exit $rc
+# A full run takes 7-9 minutes under TCG. Nested KVM guests inside the TCG
+# guest occasionally freeze the whole guest (the rig's notes: about one
+# nested boot in 50); the rig's timeout then ends the run with 124. That is
+# the rig failing, not a check: the run is repeated once, and only a second
+# hang fails. Any failed check (exit 1) fails at once.
+export AAVM_TIMEOUT="${AAVM_TIMEOUT:-1000}"
+attempt=1
+while :; do
+	set +e
+	tests/kernel/run-in-aa-vm.sh tests/kernel/suite.sh
+	rc=$?
+	set -e
+	t2=$(date +%s)
+	echo "kernel-tests: set-up $((t1 - t0))s, guest run $((t2 - t1))s, exit $rc (attempt $attempt)"
+	if [ "$rc" = 124 ] && [ "$attempt" = 1 ]; then
+		echo "kernel-tests: the guest hung (rig timeout after ${AAVM_TIMEOUT}s); running the suite once more" >&2
+		attempt=2
+		t1=$(date +%s)
+		continue
+	fi
+	exit $rc
+done

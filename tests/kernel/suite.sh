@@ -17,7 +17,11 @@
 #   3 hotplug      svirt attach-disk / detach-disk on a running process
 #   4 removal      virt-aa-helper -D, and svirt unload after the file is gone
 #   5 qemu         a real qemu-system-x86_64 under svirt exec
+#     abstraction  qemu-boots.sh: svirt's abstraction boots a guest kernel,
+#                  and other VMs' files stay denied
 #   6 libvirt      tests 1 and 5 again with Debian's libvirt template
+#     libvirt-e2e  libvirt-e2e.sh: an unmodified libvirtd with svirt's
+#                  helper swapped in (issue 7), and libvirt's own as control
 #
 # Environment (pass into the guest with AAVM_PASSENV):
 #   SVIRT_KERNEL_ONLY    space-separated test names to run (default: all)
@@ -672,6 +676,13 @@ fi
 if wanted qemu; then
 	section qemu "a real QEMU under svirt exec, svirt's template (test 5)"
 	test_qemu qemu
+	info "($(elapsed))"
+fi
+# svirt's abstraction boots a guest kernel in QEMU with no stray denial, and
+# grants nothing that belongs to another VM (apparmor-facts §5).
+if wanted abstraction; then
+	section abstraction "svirt's abstraction: a guest boots, other VMs' files stay denied (qemu-boots.sh)"
+	"$HERE/qemu-boots.sh" || fail "tests/kernel/qemu-boots.sh failed (its FAIL lines above)"
 	info "($(elapsed))"
 fi
 if wanted libvirt; then
