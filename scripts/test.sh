@@ -15,8 +15,8 @@ passed=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$log" | awk '{n
 # The compile-time switch: without the `apparmor` feature the driver never
 # confines.
 cargo test -q -p svirt --no-default-features --lib driver::
-# Confinement in a real AppArmor kernel: one QEMU guest boot, about 2 minutes
-# under TCG (tests/kernel/README.md).
+# Confinement in a real AppArmor kernel, real QEMU and real libvirt: one QEMU
+# guest boot, 7-9 minutes under TCG (tests/kernel/README.md).
 scripts/kernel-tests.sh >"$log" 2>&1 || { cat "$log"; exit 1; }
 cat "$log"
 kpassed=$(sed -n 's/^kernel suite: all \([0-9]*\) checks passed.*/\1/p' "$log")
