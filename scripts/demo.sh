@@ -4,6 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 command -v apparmor_parser >/dev/null 2>&1 || [ -x /sbin/apparmor_parser ] || scripts/install-deps.sh
+unset CARGO_TARGET_DIR
 cargo build -q --release -p svirt-cli
 for xml in examples/*.xml; do
 	echo "### svirt profile --check $xml"
