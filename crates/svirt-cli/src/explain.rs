@@ -210,18 +210,18 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
         if !d.profile.starts_with(PROFILE_PREFIX) {
             continue;
         }
-        if !cache.iter().any(|(p, _)| *p == d.profile) {
-            let rules = match &args.domain {
-                Some(path) => generated_rules(path, args.compat, &d.profile)?,
-                None => read_files_rules(&d.profile),
-            };
-            cache.push((d.profile.clone(), rules));
-        }
-        let rules = &cache
-            .iter()
-            .find(|(p, _)| *p == d.profile)
-            .expect("just inserted")
-            .1;
+        let at = match cache.iter().position(|(p, _)| *p == d.profile) {
+            Some(at) => at,
+            None => {
+                let rules = match &args.domain {
+                    Some(path) => generated_rules(path, args.compat, &d.profile)?,
+                    None => read_files_rules(&d.profile),
+                };
+                cache.push((d.profile.clone(), rules));
+                cache.len() - 1
+            }
+        };
+        let rules = &cache[at].1;
         let text = verdict(&d, rules);
         out.push((d, text));
     }

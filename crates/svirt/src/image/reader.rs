@@ -36,7 +36,7 @@ pub struct FsImages;
 
 // Flag values from the Linux UAPI for the architectures where they are the
 // generic ones. Elsewhere we rely on the type check before the open alone.
-#[cfg(all(
+const OPEN_FLAGS: i32 = if cfg!(all(
     target_os = "linux",
     any(
         target_arch = "x86",
@@ -48,22 +48,11 @@ pub struct FsImages;
         target_arch = "s390x",
         target_arch = "loongarch64"
     )
-))]
-const OPEN_FLAGS: i32 = 0o4000 /* O_NONBLOCK */ | 0o400 /* O_NOCTTY */;
-#[cfg(not(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86",
-        target_arch = "x86_64",
-        target_arch = "arm",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "powerpc64",
-        target_arch = "s390x",
-        target_arch = "loongarch64"
-    )
-)))]
-const OPEN_FLAGS: i32 = 0;
+)) {
+    0o4000 /* O_NONBLOCK */ | 0o400 /* O_NOCTTY */
+} else {
+    0
+};
 
 fn check_kind(meta: &Metadata) -> Result<(), ReadError> {
     let t = meta.file_type();
