@@ -28,8 +28,9 @@ pub struct Settings {
     /// leaves `* ? [ ] { } ^ , @{` live inside the quotes.
     pub escape_paths: bool,
     /// Match restricted and read-only prefixes per path component, so `/lib`
-    /// blocks `/lib/x` but not `/library/x`. libvirt compares plain string
-    /// prefixes.
+    /// blocks `/lib/x` but not `/library/x`, after collapsing `.`, `..` and
+    /// `//` in the part of the path that does not exist yet. libvirt
+    /// compares plain string prefixes and keeps that part verbatim.
     pub component_prefixes: bool,
     /// Accept domain names that libvirt refuses only because it cannot
     /// escape them (`[ ] { } ? ^ , *`); with `escape_paths` they are safe.

@@ -6,12 +6,14 @@
 mod common;
 
 use common::{example_host, generate_example, EXAMPLES};
+use svirt::policy::grammar::check_rules_text;
 use svirt::Settings;
 
 #[test]
 fn examples_safe_mode() {
     for name in EXAMPLES {
         let g = generate_example(name, &Settings::safe(), &example_host());
+        check_rules_text(g.files.as_deref().unwrap_or_default(), true).unwrap();
         insta::assert_snapshot!(format!("{name}.safe"), common::as_text(&g));
     }
 }
@@ -20,6 +22,7 @@ fn examples_safe_mode() {
 fn examples_compat_mode() {
     for name in EXAMPLES {
         let g = generate_example(name, &Settings::libvirt_compatible(), &example_host());
+        check_rules_text(g.files.as_deref().unwrap_or_default(), false).unwrap();
         insta::assert_snapshot!(format!("{name}.compat"), common::as_text(&g));
     }
 }

@@ -452,6 +452,7 @@ mod tests {
         calls: RefCell<Vec<(Action, String)>>,
         status: RefCell<Result<Ran, i32>>,
         config: Config,
+        host: FakeHost,
     }
 
     impl Rig {
@@ -470,6 +471,7 @@ mod tests {
                     mode: OutputMode::Compat,
                     settings: Settings::libvirt_compatible(),
                 },
+                host: FakeHost::new().with_file("/images"),
             }
         }
 
@@ -480,7 +482,7 @@ mod tests {
                 crate::args::Parsed::Run(a) => a,
                 other => panic!("{other:?}"),
             };
-            let host = FakeHost::new().with_file("/images");
+            let host = &self.host;
             let config = self.config.clone();
             let load = move || Ok(config.clone());
             let parser = |a: Action, p: &Path| {
@@ -500,7 +502,7 @@ mod tests {
                 dir: self.dir.path(),
                 load_config: &load,
                 parser: &parser,
-                host: &host,
+                host,
                 stdin: &mut stdin,
                 lock_timeout: Duration::from_secs(5),
             };
@@ -762,5 +764,265 @@ mod tests {
         let big = " ".repeat(MAX_XML_BYTES + 1);
         let (r, _) = rig.run(&["-c", "-d", "-u", NAME], &big);
         assert!(matches!(r, Err(Failure::ReadXml(_))));
+    }
+
+    /// A domain named `vm` with `devices` (issue 10's examples).
+    fn with_devices(devices: &str) -> String {
+        format!(
+            "<domain type='kvm'><name>vm</name>\
+             <uuid>00000000-0000-0000-0000-0123456789ab</uuid>\
+             <memory>1024</memory><os><type>hvm</type></os><devices>{devices}\
+             </devices></domain>"
+        )
+    }
+
+    fn safe_rig() -> Rig {
+        let mut rig = Rig::new();
+        rig.config = Config::default();
+        rig
+    }
+
+    /// The dry-run `.files` rules of `xml`, or the failure and stderr.
+    #[allow(clippy::result_large_err)]
+    fn dry_run(rig: &Rig, xml: &str) -> Result<String, (Failure, String)> {
+        let (r, err) = rig.run(&["-r", "-d", "-u", NAME], xml);
+        match r {
+            Ok(()) => Ok(err),
+            Err(f) => Err((f, err)),
+        }
+    }
+
+    fn share(dir: &str) -> String {
+        with_devices(&format!(
+            "<filesystem type='mount' accessmode='passthrough'><source dir='{dir}'/>\
+             <target dir='t'/></filesystem>"
+        ))
+    }
+
+    #[test]
+    fn example_1_shares_of_host_trees_are_refused() {
+        let rig = safe_rig();
+        for dir in [
+            "/",
+            "/usr",
+            "/var",
+            "/root",
+            "/dev",
+            "/run",
+            "/var/lib/libvirt/images",
+        ] {
+            match dry_run(&rig, &share(dir)) {
+                Err((Failure::Policy(e @ PolicyError::Tree { .. }), _)) => {
+                    let msg = e.to_string();
+                    assert!(msg.contains("refused (filesystem 0)"), "{dir}: {msg}");
+                }
+                other => panic!("{dir}: {other:?}"),
+            }
+        }
+        for dir in ["/srv/share", "/home/user/share"] {
+            let out = dry_run(&rig, &share(dir)).unwrap();
+            assert!(
+                out.contains(&format!("  \"{dir}/**\" rwl,\n  \"{dir}/\" r,\n")),
+                "{out}"
+            );
+        }
+        // libvirt grants the whole host.
+        let out = dry_run(&Rig::new(), &share("/")).unwrap();
+        assert!(out.contains("  \"/**\" rwl,\n"), "{out}");
+    }
+
+    fn smartcard(db: &str) -> String {
+        with_devices(&format!(
+            "<smartcard mode='host-certificates'><certificate>a</certificate>\
+             <certificate>b</certificate><certificate>c</certificate>\
+             <database>{db}</database></smartcard>"
+        ))
+    }
+
+    #[test]
+    fn example_2_smartcard_databases_are_checked() {
+        let rig = safe_rig();
+        for db in ["/etc", "/proc/self", "/", "/var"] {
+            assert!(
+                matches!(
+                    dry_run(&rig, &smartcard(db)),
+                    Err((
+                        Failure::Policy(PolicyError::Tree { .. } | PolicyError::Restricted { .. }),
+                        _
+                    ))
+                ),
+                "{db}"
+            );
+        }
+        // libvirt's parser refuses a relative database too.
+        for r in [&rig, &Rig::new()] {
+            assert!(matches!(
+                dry_run(r, &smartcard("etc/pki")),
+                Err((Failure::Definition(_), _))
+            ));
+        }
+        let out = dry_run(&rig, &smartcard("/srv/nss*db")).unwrap();
+        assert!(out.contains("  \"/srv/nss\\*db/{,*}\" rk,\n"), "{out}");
+        let host = with_devices("<smartcard mode='host'/>");
+        let out = dry_run(&rig, &host).unwrap();
+        assert!(out.contains("  \"/etc/pki/nssdb/{,*}\" rk,\n"), "{out}");
+        // libvirt: the raw text.
+        let out = dry_run(&Rig::new(), &smartcard("/etc")).unwrap();
+        assert!(out.contains("  \"/etc/{,*}\" rk,\n"), "{out}");
+    }
+
+    fn tpm(version: &str) -> String {
+        with_devices(&format!(
+            "<tpm model='tpm-crb'><backend type='emulator' version='{version}'/></tpm>"
+        ))
+    }
+
+    #[test]
+    fn example_3_tpm_version_is_validated_in_both_modes() {
+        let hostile = "2.0/&quot; rwk, /etc/shadow r, &quot;/x";
+        for rig in [safe_rig(), Rig::new()] {
+            match dry_run(&rig, &tpm(hostile)) {
+                Err((Failure::Definition(e), _)) => {
+                    assert_eq!(e.kind().libvirt_message(), Some("could not parse XML"));
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(dry_run(&rig, &tpm("default")).is_err());
+            let out = dry_run(&rig, &tpm("2.0")).unwrap();
+            assert!(out.contains("/tpm2/**\" rwk,\n"), "{out}");
+        }
+    }
+
+    #[test]
+    fn quotes_and_control_characters_never_reach_rules_in_any_mode() {
+        for rig in [safe_rig(), Rig::new()] {
+            for db in ["/srv/a&quot;b", "/srv/a&#10;b", "/srv/a\\"] {
+                let escaped = rig.config.settings.escape_paths;
+                match dry_run(&rig, &smartcard(db)) {
+                    Ok(out) => {
+                        // Safe mode escapes a quote and a backslash.
+                        assert!(escaped || !db.contains('&'), "{db}: {out}");
+                        let rules: Vec<&str> =
+                            out.lines().filter(|l| l.starts_with("  ")).collect();
+                        svirt::policy::grammar::check_rules_text(&rules.join("\n"), escaped)
+                            .unwrap();
+                    }
+                    Err((f, _)) => assert!(!escaped || db.contains("&#10;"), "{db}: {f:?}"),
+                }
+            }
+            assert!(dry_run(&rig, &with_devices(
+                "<disk type='file' device='disk'><source file='/images/a&#10;  \"/etc/shadow\" r,'/>\
+                 <target dev='vda'/></disk>"
+            )).is_err());
+        }
+    }
+
+    #[test]
+    fn names_stay_one_component() {
+        let shm = |name: &str| {
+            with_devices(&format!(
+                "<shmem name='{name}'><model type='ivshmem-plain'/></shmem>"
+            ))
+        };
+        for name in ["../sda", "..", "a/b"] {
+            assert!(
+                matches!(
+                    dry_run(&safe_rig(), &shm(name)),
+                    Err((Failure::Resources(_), _))
+                ),
+                "{name}"
+            );
+        }
+        let out = dry_run(&safe_rig(), &shm("plain0")).unwrap();
+        assert!(out.contains("  \"/dev/shm/plain0\" rw,\n"), "{out}");
+        // libvirt joins the name as is.
+        let mut rig = Rig::new();
+        rig.host = FakeHost::new().with_file("/dev/sda").with_file("/dev/shm");
+        let out = dry_run(&rig, &shm("../sda")).unwrap();
+        assert!(out.contains("  \"/dev/sda\" rw,\n"), "{out}");
+    }
+
+    #[test]
+    fn example_5_pci_sysfs_only_assignment_files_of_host_devices() {
+        let dev = "/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0";
+        let disk = |p: &str| {
+            with_devices(&format!(
+                "<disk type='file' device='disk'><source file='{p}'/><target dev='vda'/></disk>"
+            ))
+        };
+        let serial = |p: &str| {
+            with_devices(&format!(
+                "<serial type='file'><source path='{p}'/><target port='0'/></serial>"
+            ))
+        };
+        let rig = safe_rig();
+        for f in ["remove", "rescan", "driver_override", "config"] {
+            let p = format!("{dev}/{f}");
+            for xml in [disk(&p), serial(&p)] {
+                assert!(
+                    matches!(
+                        dry_run(&rig, &xml),
+                        Err((Failure::Policy(PolicyError::Restricted { .. }), _))
+                    ),
+                    "{p}"
+                );
+            }
+        }
+        // The caller's -F (libvirt's hostdev hotplug) for a device file.
+        let (r, err) = rig.run(
+            &["-r", "-d", "-u", NAME, "-F", &format!("{dev}/config")],
+            XML,
+        );
+        assert!(r.is_ok(), "{err}");
+        assert!(err.contains(&format!("  \"{dev}/config\" rwk,\n")), "{err}");
+        let (r, _) = rig.run(
+            &["-r", "-d", "-u", NAME, "-F", &format!("{dev}/remove")],
+            XML,
+        );
+        assert!(r.is_err());
+        // A host device's own files.
+        let mut rig = safe_rig();
+        rig.host.pci_files.insert(
+            svirt::domain::PciAddress {
+                domain: 0,
+                bus: 1,
+                slot: 0,
+                function: 0,
+            },
+            vec![format!("{dev}/config"), format!("{dev}/resource0")],
+        );
+        let hostdev = with_devices(
+            "<hostdev mode='subsystem' type='pci' managed='yes'><source>\
+             <address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/></source></hostdev>",
+        );
+        let out = dry_run(&rig, &hostdev).unwrap();
+        assert!(out.contains(&format!("  \"{dev}/config\" rw,\n")), "{out}");
+        // libvirt allows anything below the prefix.
+        let out = dry_run(&Rig::new(), &disk(&format!("{dev}/remove"))).unwrap();
+        assert!(out.contains(&format!("  \"{dev}/remove\" rwk,\n")), "{out}");
+    }
+
+    #[test]
+    fn example_6_header_text_in_diagnostics_is_inert() {
+        let mut rig = safe_rig();
+        let forged = "/images/x\nvirt-aa-helper: error: forged\u{1b}[2J";
+        rig.host = FakeHost::new().with_file("/images/a.img").with_backing(
+            "/images/a.img",
+            vec![svirt::image::ProbedLayer {
+                path: forged.into(),
+                format: Some("raw".into()),
+                data_file: None,
+                extents: Vec::new(),
+            }],
+        );
+        let out = dry_run(&rig, XML).unwrap();
+        let warnings: Vec<&str> = out.lines().filter(|l| l.contains("warning")).collect();
+        assert_eq!(warnings.len(), 1, "{out}");
+        assert!(
+            warnings[0].contains("/images/x\\nvirt-aa-helper: error: forged\\x1b[2J")
+                && warnings[0].contains("control character"),
+            "{out}"
+        );
+        assert!(!out.contains('\u{1b}') && !out.contains("\nvirt-aa-helper: error: forged"));
     }
 }

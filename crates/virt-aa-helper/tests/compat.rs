@@ -19,6 +19,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
+use svirt::policy::grammar::check_rules_text;
 
 const NAME: &str = "libvirt-00000000-0000-0000-0000-0123456789ab";
 const LIBVIRT_HELPER: &str = "/usr/lib/libvirt/virt-aa-helper";
@@ -282,6 +283,12 @@ fn differing_cases(config: &str) -> Vec<(String, String)> {
             .join("tests/compat/corpus")
             .join(format!("{case}.xml"));
         let out = rig.run(ours(), &["-d", "-c", "-u", NAME], Some(&xml));
+        // Every rule printed, in either mode, is within svirt's grammar.
+        let printed = String::from_utf8_lossy(&out.stderr);
+        let rules: Vec<&str> = printed.lines().filter(|l| l.starts_with("  ")).collect();
+        if let Err(e) = check_rules_text(&rules.join("\n"), !config.contains("compat")) {
+            panic!("{case}: {e}");
+        }
         let (stdout, stderr, status) = expected(&case);
         if out.stdout != stdout || out.stderr != stderr || out.status.code() != Some(status) {
             differ.push((case, String::from_utf8_lossy(&out.stderr).into_owned()));

@@ -391,6 +391,33 @@ pub fn canonicalize(path: &str, host: &dyn Host) -> Result<String, CanonicalErro
     Ok(out)
 }
 
+/// Collapses `//`, `.` and `..` components lexically. [`canonicalize`]
+/// resolves the part of a path that exists; the rest, which does not exist
+/// yet and so holds no symlink, is appended verbatim, and a `..` there
+/// (`/nonexistent/../etc/shadow`) must not hide where the path leads from
+/// the per-component checks. A trailing `/` is kept.
+pub fn normalize_lexically(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for comp in path.split('/') {
+        match comp {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    let mut out = String::with_capacity(path.len());
+    for p in &parts {
+        out.push('/');
+        out.push_str(p);
+    }
+    if out.is_empty() || (path.ends_with('/') && !out.ends_with('/')) {
+        out.push('/');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -534,6 +561,17 @@ mod tests {
         assert!(!is_pci_assignment_file(
             "/sys/devices/pcifoo/0000:00:01.0/config"
         ));
+    }
+
+    #[test]
+    fn lexical_normalization() {
+        assert_eq!(
+            normalize_lexically("/nonexistent/../etc/shadow"),
+            "/etc/shadow"
+        );
+        assert_eq!(normalize_lexically("/a//b/./c/"), "/a/b/c/");
+        assert_eq!(normalize_lexically("/../.."), "/");
+        assert_eq!(normalize_lexically("/srv/share"), "/srv/share");
     }
 
     #[test]

@@ -373,6 +373,9 @@ fn check_path(
             origin: origin(),
             source: e.source,
         })?;
+    if settings.component_prefixes {
+        canonical = path::normalize_lexically(&canonical);
+    }
     if canonical.contains('"') && !settings.escape_paths {
         return Err(PolicyError::Quote {
             path: original.to_owned(),
