@@ -9,6 +9,7 @@
 //! hex instead of quoting it; both forms are read here.
 
 use crate::policy::escape::unescape;
+use crate::policy::path::is_within;
 use crate::policy::{Access, Mode, Rule, Target};
 
 /// Longest log line looked at; longer lines are skipped.
@@ -279,9 +280,11 @@ pub fn coverage<'a>(rules: &'a [Rule], path: &str) -> Coverage<'a> {
     for rule in rules {
         let hit = match (&rule.grant.target, &rule.canonical) {
             (Target::Path(_), Some(c)) => c == path,
-            (Target::Tree(_), Some(c)) => path
-                .strip_prefix(c.as_str())
-                .is_some_and(|r| r.starts_with('/')),
+            (Target::Tree(_), Some(c)) => path != c && is_within(path, c),
+            (Target::Subtree(_), Some(c)) => is_within(path, c),
+            (Target::Entries(_), Some(c)) => {
+                path == c || path.rsplit_once('/').is_some_and(|(dir, _)| dir == c)
+            }
             _ => rule_pattern(rule)
                 .is_some_and(|p| pattern_matches(&p, path) || unescape(&p) == path),
         };

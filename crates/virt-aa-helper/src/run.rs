@@ -31,7 +31,7 @@ use crate::parser::{Action, ParserFailure, Ran};
 pub const MAX_XML_BYTES: usize = 10 * 1024 * 1024;
 
 /// The suffix with which libvirt's driver asks for a whole directory tree
-/// (`SetPathLabel` with subtree).
+/// (`SetPathLabel` with subtree): `/` and [`svirt::policy::Glob::Subtree`].
 pub const SUBTREE_SUFFIX: &str = "/{,**}";
 
 /// Everything a run may touch.
@@ -756,6 +756,14 @@ mod tests {
         let (r, err) = rig.run(&["-r", "-d", "-u", NAME, "-F", "/images/{a,b}"], XML);
         r.unwrap();
         assert!(err.contains("\"/images/\\{a\\,b\\}\" rwk,"), "{err}");
+    }
+
+    #[test]
+    fn subtree_suffix_is_svirts_glob() {
+        assert_eq!(
+            SUBTREE_SUFFIX,
+            format!("/{}", svirt::policy::Glob::Subtree.as_str())
+        );
     }
 
     #[test]

@@ -601,7 +601,8 @@ impl SecurityDriver for AppArmorDriver {
     fn set_path_label(&self, vm: &Vm<'_>, path: &Path, subtree: bool) -> Result<(), DriverError> {
         if subtree {
             let mut pattern = path.as_os_str().to_owned();
-            pattern.push("/{,**}");
+            pattern.push("/");
+            pattern.push(crate::policy::Glob::Subtree.as_str());
             self.reload(vm, Some(Path::new(&pattern)))
         } else {
             self.reload(vm, Some(path))
