@@ -85,13 +85,6 @@ fn read_attr(dir: &Path, name: &str) -> Option<String> {
         .map(|s| s.trim().to_owned())
 }
 
-/// Files in a PCI device's sysfs directory that device assignment needs:
-/// `config`, `resource` and `resourceN…`, `rom`, `reset`, `vendor`,
-/// `device` (the set libvirt's PCI file iterator yields).
-fn is_pci_assignment_file(name: &str) -> bool {
-    matches!(name, "config" | "rom" | "reset" | "vendor" | "device") || name.starts_with("resource")
-}
-
 impl Host for RealHost {
     fn usb_device_node(
         &self,
@@ -143,7 +136,7 @@ impl Host for RealHost {
         for entry in entries.flatten() {
             let name = entry.file_name();
             let Some(name) = name.to_str() else { continue };
-            if !is_pci_assignment_file(name) {
+            if !crate::policy::path::is_pci_assignment_name(name) {
                 continue;
             }
             let path = dir.join(name);

@@ -10,19 +10,11 @@ use std::process::Command;
 use std::sync::mpsc;
 use std::time::Duration;
 
+mod common;
+
+use common::have_qemu_img;
 use svirt::domain::{Backing, StorageSource, StorageType};
 use svirt::image::{probe_chain, walk_chain, ImageFs, ProbedChain, ReadError, MAX_LAYERS};
-
-fn have_qemu_img() -> bool {
-    let ok = Command::new("qemu-img")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("note: qemu-img not found; skipping this test");
-    }
-    ok
-}
 
 fn qemu_img(dir: &Path, args: &[&str]) {
     let out = Command::new("qemu-img")

@@ -6,32 +6,23 @@
 
 use std::fs;
 use std::path::Path;
-use std::process::Command;
 
+mod common;
+
+use common::have_qemu_img;
 use svirt::domain::Limits;
 use svirt::host::RealHost;
 use svirt::pipeline::{self, GeneratedProfile, BUILTIN_QEMU_TEMPLATE};
 use svirt::policy::grammar::check_rules_text;
 use svirt::Settings;
 
-fn have_qemu_img() -> bool {
-    let ok = Command::new("qemu-img")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("note: qemu-img not found; skipping this test");
-    }
-    ok
-}
-
-fn qemu_img(args: &[&str]) {
-    let out = Command::new("qemu-img").args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "qemu-img {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+/// `qemu-img create -q -f FORMAT [OPTIONS…] PATH 1M`.
+fn create(path: &Path, format: &str, options: &[&str]) {
+    let path = path.display().to_string();
+    let mut args = vec!["create", "-q", "-f", format];
+    args.extend_from_slice(options);
+    args.extend([path.as_str(), "1M"]);
+    common::qemu_img(&args);
 }
 
 fn real(p: &Path) -> String {
@@ -90,25 +81,16 @@ fn data_file_naming_another_vms_disk_is_not_granted() {
     }
     let dir = tempfile::tempdir().unwrap();
     let other = dir.path().join("vm-b.raw");
-    qemu_img(&[
-        "create",
-        "-q",
-        "-f",
-        "raw",
-        &other.display().to_string(),
-        "1M",
-    ]);
+    create(&other, "raw", &[]);
     let top = dir.path().join("vm-a.qcow2");
-    qemu_img(&[
-        "create",
-        "-q",
-        "-f",
+    create(
+        &top,
         "qcow2",
-        "-o",
-        &format!("data_file={},data_file_raw=on", other.display()),
-        &top.display().to_string(),
-        "1M",
-    ]);
+        &[
+            "-o",
+            &format!("data_file={},data_file_raw=on", other.display()),
+        ],
+    );
     let (top, other) = (real(&top), real(&other));
     let xml = domain(&top, "qcow2", "");
 
@@ -232,19 +214,7 @@ fn header_naming_a_device_or_a_system_file_is_refused_with_a_warning() {
     for (backing, why) in [("/dev/null", "device"), ("/etc/hostname", "restricted")] {
         let top = dir.path().join("top.qcow2");
         let _ = fs::remove_file(&top);
-        qemu_img(&[
-            "create",
-            "-q",
-            "-f",
-            "qcow2",
-            "-u",
-            "-b",
-            backing,
-            "-F",
-            "raw",
-            &top.display().to_string(),
-            "1M",
-        ]);
+        create(&top, "qcow2", &["-u", "-b", backing, "-F", "raw"]);
         let top = real(&top);
         let xml = domain(&top, "qcow2", "");
         let safe = generate(&xml, &Settings::safe());
@@ -265,19 +235,7 @@ fn header_naming_a_device_or_a_system_file_is_refused_with_a_warning() {
     // libvirt trusts the header: the device is granted, and a restricted
     // backing file fails the whole run.
     let top = dir.path().join("dev.qcow2");
-    qemu_img(&[
-        "create",
-        "-q",
-        "-f",
-        "qcow2",
-        "-u",
-        "-b",
-        "/dev/null",
-        "-F",
-        "raw",
-        &top.display().to_string(),
-        "1M",
-    ]);
+    create(&top, "qcow2", &["-u", "-b", "/dev/null", "-F", "raw"]);
     let compat = generate(
         &domain(&real(&top), "qcow2", ""),
         &Settings::libvirt_compatible(),
@@ -295,26 +253,13 @@ fn an_ordinary_backing_chain_still_works() {
     }
     let dir = tempfile::tempdir().unwrap();
     let base = dir.path().join("base.qcow2");
-    qemu_img(&[
-        "create",
-        "-q",
-        "-f",
-        "qcow2",
-        &base.display().to_string(),
-        "1M",
-    ]);
+    create(&base, "qcow2", &[]);
     let top = dir.path().join("top.qcow2");
-    qemu_img(&[
-        "create",
-        "-q",
-        "-f",
+    create(
+        &top,
         "qcow2",
-        "-b",
-        &base.display().to_string(),
-        "-F",
-        "qcow2",
-        &top.display().to_string(),
-    ]);
+        &["-b", &base.display().to_string(), "-F", "qcow2"],
+    );
     let (base, top) = (real(&base), real(&top));
     let g = generate(&domain(&top, "qcow2", ""), &Settings::safe());
     assert_eq!(rules_naming(&g, &top), [format!("  \"{top}\" rwk,")]);

@@ -287,10 +287,15 @@ pub fn is_pci_assignment_file(path: &str) -> bool {
     let Some((file, devices)) = comps.split_last() else {
         return false;
     };
-    !devices.is_empty()
-        && devices.iter().all(|d| is_pci_address(d))
-        && (matches!(*file, "config" | "rom" | "reset" | "vendor" | "device")
-            || is_resource_file(file))
+    !devices.is_empty() && devices.iter().all(|d| is_pci_address(d)) && is_pci_assignment_name(file)
+}
+
+/// The files in a PCI device's sysfs directory that device assignment
+/// needs: `config`, `resource`, `resourceN`, `resourceN_wc`, `rom`,
+/// `reset`, `vendor`, `device` (the set libvirt's PCI file iterator
+/// yields).
+pub fn is_pci_assignment_name(name: &str) -> bool {
+    matches!(name, "config" | "rom" | "reset" | "vendor" | "device") || is_resource_file(name)
 }
 
 fn is_hex(s: &str, len: usize) -> bool {
