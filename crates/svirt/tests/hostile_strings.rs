@@ -6,17 +6,18 @@
 //! error with a message, or rules inside svirt's grammar; in safe mode no
 //! rule names a restricted path or hands out a no-tree location.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
 use svirt::domain::{parse_domain, Limits};
 use svirt::host::{Host, RealHost};
 use svirt::pipeline::{self, GeneratedProfile, PipelineError, BUILTIN_QEMU_TEMPLATE};
 use svirt::policy::escape::unescape;
 use svirt::policy::grammar::check_rules_text;
 use svirt::policy::path::{self, PathVerdict, PrefixMatch};
-use svirt::policy::{Origin, Rule, Target};
+use svirt::policy::{Origin, PolicyError, Rule, Target};
 use svirt::testing::FakeHost;
 use svirt::Settings;
 
@@ -27,6 +28,9 @@ use svirt::Settings;
 enum Loc {
     /// The `<name>` text itself.
     Name,
+    /// The `<name>` text, in a domain with an emulated TPM (whose log
+    /// file is named after the domain).
+    NameWithTpm,
     /// Inside `<os>`.
     Os,
     /// A child of `<domain>` (sysinfo).
@@ -105,6 +109,11 @@ fn build_fields() -> Vec<Field> {
             "probe-vm",
             "probe-vm",
         ),
+        benign(
+            field("domain name with a TPM", NameWithTpm, Kind::Value, "@S@"),
+            "probe-vm",
+            "/probe-vm-swtpm.log",
+        ),
         // Disks. `<backingStore/>` ends each chain, so no image header is
         // read (the symlink cases run on the real host).
         path(
@@ -124,13 +133,6 @@ fn build_fields() -> Vec<Field> {
             Devices,
             "<disk type='dir' device='disk'><driver name='qemu' type='fat'/>\
              <source dir='@S@'/><backingStore/><target dev='vdc' bus='virtio'/></disk>",
-        ),
-        path(
-            "disk volume",
-            Devices,
-            "<disk type='volume' device='disk'><driver name='qemu' type='raw'/>\
-             <source pool='default' volume='v' file='@S@'/><backingStore/>\
-             <target dev='vdd' bus='virtio'/></disk>",
         ),
         path(
             "cdrom",
@@ -219,11 +221,7 @@ fn build_fields() -> Vec<Field> {
             "<sysinfo type='fwcfg'><entry name='opt/com.example/blob' file='@S@'/></sysinfo>",
         ),
         // Graphics.
-        path(
-            "vnc socket",
-            Devices,
-            "<graphics type='vnc' socket='@S@'/>",
-        ),
+        path("vnc socket", Devices, "<graphics type='vnc' socket='@S@'/>"),
         path(
             "spice listen socket",
             Devices,
@@ -421,6 +419,11 @@ impl Field {
             ("vm".to_owned(), String::new(), String::new(), String::new());
         match self.loc {
             Loc::Name => name = snippet,
+            Loc::NameWithTpm => {
+                name = snippet;
+                devices = "<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>"
+                    .to_owned();
+            }
             Loc::Os => os = snippet,
             Loc::Root => root = snippet,
             Loc::Devices => devices = snippet,
@@ -484,8 +487,9 @@ fn quoted_pattern(line: &str) -> Option<&str> {
 }
 
 /// A path as AppArmor reads a rule for it: repeated slashes collapsed
-/// (the parser does that everywhere but at the very start), and a
-/// trailing slash dropped.
+/// (the parser does that everywhere but at the very start: see
+/// `apparmor_parser -D rule-exprs`), and a trailing slash dropped. `.` and
+/// `..` stay literal there, so they need no treatment.
 fn as_apparmor_reads(p: &str) -> String {
     let mut out = String::with_capacity(p.len());
     let rest = match p.strip_prefix("//") {
@@ -531,9 +535,6 @@ struct Case<'a> {
     input: &'a str,
     mode: &'static str,
     settings: &'a Settings,
-    /// Also hold the canonical paths to what AppArmor makes of the rule
-    /// text (`//` collapsed): see the `known_bug_*` tests.
-    as_read: bool,
 }
 
 impl Case<'_> {
@@ -593,11 +594,9 @@ fn check_generated(case: &Case<'_>, g: &GeneratedProfile) -> Result<(), TestCase
         let read_only = rule.grant.access.is_read_only();
         let host_dev = matches!(rule.grant.origin, Origin::HostDev { .. } | Origin::Extra);
         let nss = is_nss_db(rule, c);
-        let mut forms = vec![c.to_owned()];
-        if case.as_read {
-            forms.push(as_apparmor_reads(c));
-        }
-        for form in &forms {
+        // The path as checked, and as AppArmor will read the rule.
+        for form in [c.to_owned(), as_apparmor_reads(c)] {
+            let form = form.as_str();
             if form.starts_with(path::PCI_SYSFS_PREFIX) {
                 prop_assert!(
                     host_dev && path::is_pci_assignment_file(form),
@@ -683,12 +682,7 @@ fn check_shmem(case: &Case<'_>, g: &GeneratedProfile) -> Result<(), TestCaseErro
 }
 
 /// Runs one field with one input in both modes and checks the outcome.
-fn check_field(
-    field: &Field,
-    input: &str,
-    host: &dyn Host,
-    as_read: bool,
-) -> Result<(), TestCaseError> {
+fn check_field(field: &Field, input: &str, host: &dyn Host) -> Result<(), TestCaseError> {
     let xml = field.xml(input);
     for (mode, settings) in modes() {
         let case = Case {
@@ -696,7 +690,6 @@ fn check_field(
             input,
             mode,
             settings,
-            as_read,
         };
         match run(&xml, settings, host) {
             Err(e) => {
@@ -706,11 +699,32 @@ fn check_field(
                     case.what(),
                     e
                 );
+                // Input is refused by the checks, never caught as a rule
+                // outside the grammar (svirt's own bug). C1 controls are
+                // the one known exception: see `known_bug_c1_controls`.
+                if !input.chars().any(is_c1_control) {
+                    prop_assert!(
+                        !is_internal(&e),
+                        "{}: input reached the grammar check: {}",
+                        case.what(),
+                        e
+                    );
+                }
             }
             Ok(g) => check_generated(&case, &g)?,
         }
     }
     Ok(())
+}
+
+/// A rule outside the grammar was caught before it was written.
+fn is_internal(e: &PipelineError) -> bool {
+    matches!(e, PipelineError::Policy(f) if matches!(*f.error, PolicyError::Grammar { .. }))
+}
+
+/// U+0080..=U+009F: control characters that are not ASCII.
+fn is_c1_control(c: char) -> bool {
+    c.is_control() && !c.is_ascii()
 }
 
 fn modes() -> &'static [(&'static str, Settings)] {
@@ -834,11 +848,6 @@ fn arbitrary() -> impl Strategy<Value = String> {
     .prop_map(|s| legal(&s))
 }
 
-/// A tempdir with symlinks to places no VM may have.
-struct Links {
-    dir: tempfile::TempDir,
-}
-
 const LINKS: &[(&str, &str)] = &[
     ("link-etc", "/etc"),
     ("link-root", "/"),
@@ -852,26 +861,18 @@ const LINKS: &[(&str, &str)] = &[
     ("link-shadow", "/etc/shadow"),
     ("link-dangling", "/etc/svirt-no-such-file"),
     ("link-chain", "link-etc"),
-    (
-        "link-up",
-        "../../../../../../../../../../../../../../../..",
-    ),
+    ("link-up", "../../../../../../../../../../../../../../../.."),
     ("link-loop", "link-loop"),
 ];
 
-fn links() -> &'static Path {
-    static LINKS_DIR: OnceLock<Links> = OnceLock::new();
-    LINKS_DIR
-        .get_or_init(|| {
-            let dir = tempfile::tempdir().unwrap();
-            for (name, target) in LINKS {
-                std::os::unix::fs::symlink(target, dir.path().join(name)).unwrap();
-            }
-            std::fs::create_dir_all(dir.path().join("plain/sub")).unwrap();
-            Links { dir }
-        })
-        .dir
-        .path()
+/// A tempdir with the [`LINKS`], and a plain directory `plain/sub`.
+fn make_links() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, target) in LINKS {
+        std::os::unix::fs::symlink(target, dir.path().join(name)).unwrap();
+    }
+    std::fs::create_dir_all(dir.path().join("plain/sub")).unwrap();
+    dir
 }
 
 const LINK_SUFFIXES: &[&str] = &[
@@ -911,27 +912,28 @@ fn symlinked() -> impl Strategy<Value = (usize, String)> {
         .prop_map(|(i, parts)| (i, legal(&parts.concat())))
 }
 
-fn symlinked_path(link: usize, rest: &str) -> String {
+fn symlinked_path(dir: &Path, link: usize, rest: &str) -> String {
     let name = LINKS.get(link).map_or("plain", |(n, _)| n);
-    let base: PathBuf = links().join(name);
-    format!("{}{rest}", base.display())
+    format!("{}{rest}", dir.join(name).display())
 }
 
 /// Shmem names: the issue's `../sda` and friends.
 fn shmem_name() -> impl Strategy<Value = String> {
     prop_oneof![
-        prop::sample::select(&[
-            "../sda",
-            "..",
-            ".",
-            "/",
-            "a/../../sda",
-            "../../dev/sda",
-            "../../../etc/shadow",
-            "x/",
-            "..\\sda",
-            "..%2fsda",
-        ][..])
+        prop::sample::select(
+            &[
+                "../sda",
+                "..",
+                ".",
+                "/",
+                "a/../../sda",
+                "../../dev/sda",
+                "../../../etc/shadow",
+                "x/",
+                "..\\sda",
+                "..%2fsda",
+            ][..]
+        )
         .prop_map(str::to_owned),
         hostile(),
     ]
@@ -947,7 +949,7 @@ proptest! {
     fn hostile_strings_in_every_field(s in hostile()) {
         let host = FakeHost::new();
         for field in fields() {
-            check_field(field, &s, &host, false)?;
+            check_field(field, &s, &host)?;
         }
     }
 
@@ -960,7 +962,7 @@ proptest! {
             .with_device("/dev/sda")
             .with_file("/var/lib/libvirt");
         for field in fields().iter().filter(|f| f.kind == Kind::ShmemName) {
-            check_field(field, &s, &host, true)?;
+            check_field(field, &s, &host)?;
         }
     }
 
@@ -969,12 +971,12 @@ proptest! {
     #[test]
     fn xml_escaping_round_trips(s in prop_oneof![hostile(), arbitrary()]) {
         prop_assume!(!s.trim().is_empty());
-        let field = &fields()[1];
+        let field = field_named("disk file");
         let domain = parse_domain(&field.xml(&s), &Limits::default())
             .map_err(|e| TestCaseError::fail(format!("{s:?}: {e}")))?;
         let source = domain.devices.disks[0].source.as_ref().and_then(|src| src.path.clone());
         prop_assert_eq!(source.as_deref(), Some(s.as_str()));
-        let named = parse_domain(&fields()[0].xml(&s), &Limits::default())
+        let named = parse_domain(&field_named("domain name").xml(&s), &Limits::default())
             .map_err(|e| TestCaseError::fail(format!("{s:?}: {e}")))?;
         prop_assert_eq!(named.name, s);
     }
@@ -988,19 +990,33 @@ proptest! {
     fn arbitrary_strings_in_every_field(s in arbitrary()) {
         let host = FakeHost::new();
         for field in fields() {
-            check_field(field, &s, &host, false)?;
+            check_field(field, &s, &host)?;
         }
     }
 
-    /// Every path field, through symlinks to system locations, on the real
-    /// host: the checks see the resolved path.
-    #[test]
-    fn symlinks_to_restricted_places((link, rest) in symlinked()) {
-        let p = symlinked_path(link, &rest);
-        let host = RealHost::new();
+}
+
+/// Every path field, through symlinks to system locations, on the real
+/// host: the checks see the resolved path. A runner of its own, so the
+/// tempdir with the links is removed afterwards.
+#[test]
+fn symlinks_to_restricted_places() {
+    let dir = make_links();
+    let host = RealHost::new();
+    let config = ProptestConfig {
+        cases: 64,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let result = TestRunner::new(config).run(&symlinked(), |(link, rest)| {
+        let p = symlinked_path(dir.path(), link, &rest);
         for field in fields().iter().filter(|f| f.kind == Kind::Path) {
-            check_field(field, &p, &host, true)?;
+            check_field(field, &p, &host)?;
         }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
     }
 }
 
@@ -1031,10 +1047,7 @@ fn every_field_reaches_a_rule() {
 }
 
 fn safe_err(field_label: &str, input: &str, host: &dyn Host) -> String {
-    let field = fields()
-        .iter()
-        .find(|f| f.label == field_label)
-        .unwrap();
+    let field = fields().iter().find(|f| f.label == field_label).unwrap();
     match run(&field.xml(input), &Settings::safe(), host) {
         Ok(g) => panic!(
             "{field_label} {input:?}: safe mode accepted it:\n{}",
@@ -1056,9 +1069,12 @@ fn ninep_share_of_root_is_refused() {
     let e = safe_err("9p share read-only, path driver", "/", &host);
     assert!(e.contains("refused"), "{e}");
     // The symlinked way round.
-    let p = symlinked_path(1, "");
-    let e = safe_err("9p share", &p, &RealHost::new());
-    assert!(e.contains("refused"), "{e}");
+    let dir = make_links();
+    for (link, rest) in [(1, ""), (0, "/.."), (12, "")] {
+        let p = symlinked_path(dir.path(), link, rest);
+        let e = safe_err("9p share", &p, &RealHost::new());
+        assert!(e.contains("refused"), "{p}: {e}");
+    }
 }
 
 #[test]
@@ -1089,7 +1105,13 @@ fn smartcard_database_etc_is_refused() {
 #[test]
 fn tpm_version_with_a_quote_is_refused_in_both_modes() {
     let field = field_named("tpm emulator version");
-    for input in ["2.0\"", "\"", "2.0\" rw, /etc/shadow r, \"/x", "2.0/../..", "tpm2\n"] {
+    for input in [
+        "2.0\"",
+        "\"",
+        "2.0\" rw, /etc/shadow r, \"/x",
+        "2.0/../..",
+        "tpm2\n",
+    ] {
         for (mode, settings) in modes() {
             let r = run(&field.xml(input), settings, &FakeHost::new());
             assert!(r.is_err(), "{mode}: version {input:?} accepted");
@@ -1116,7 +1138,12 @@ fn shmem_name_dotdot_sda_is_refused_in_safe_mode() {
 fn disk_on_a_pci_sysfs_control_file_is_refused() {
     let remove = "/sys/devices/pci0000:00/0000:00:01.0/remove";
     let host = FakeHost::new().with_file(remove);
-    for label in ["disk file", "disk block", "nvram text", "serial file source"] {
+    for label in [
+        "disk file",
+        "disk block",
+        "nvram text",
+        "serial file source",
+    ] {
         let e = safe_err(label, remove, &host);
         assert!(e.contains("refused"), "{label}: {e}");
     }
@@ -1124,4 +1151,64 @@ fn disk_on_a_pci_sysfs_control_file_is_refused() {
     let config = "/sys/devices/pci0000:00/0000:00:01.0/config";
     let e = safe_err("disk file", config, &FakeHost::new().with_file(config));
     assert!(e.contains("refused"), "{e}");
+}
+
+// ------------------------------------------------------------ known bugs ---
+
+/// Known bug: C1 control characters (U+0080..=U+009F, legal in XML 1.0)
+/// pass `escape::check_no_control` and `check_domain_name`, which only
+/// look for ASCII controls, and are then caught by the rule grammar (which
+/// refuses every `char::is_control`) as "internal error: refusing to write
+/// a rule outside svirt's grammar". They should be refused up front, with
+/// the control-character error ASCII controls get, in both modes.
+#[test]
+#[ignore = "known bug: C1 controls end as internal grammar errors"]
+fn known_bug_c1_controls() {
+    let host = FakeHost::new();
+    for (label, input) in [
+        ("disk file", "/srv/a\u{85}b"),
+        ("domain name", "vm\u{85}"),
+        ("tpm passthrough device", "/dev/tpm\u{9b}0"),
+    ] {
+        for (mode, settings) in modes() {
+            if let Err(e) = run(&field_named(label).xml(input), settings, &host) {
+                assert!(!is_internal(&e), "{label} {input:?} in {mode} mode: {e}");
+                assert!(e.to_string().contains("control"), "{label}: {e}");
+            }
+        }
+    }
+}
+
+/// Known bug (libvirt-compatible mode; libvirt 9.0 behaves the same):
+/// AppArmor's lexer decodes backslash escapes inside a quoted path (`\ooo`
+/// octal, `\xHH`, `\n`, `\t`, `\r`). Compat mode writes a domain's `\`
+/// as is, and checks the undecoded text, so `/\145tc/shadow` passes the
+/// restricted-prefix check and is read by `apparmor_parser` as
+/// `/etc/shadow`; `\042` and `\012` put a `"` and a newline into the rule
+/// (item 3 of the design: never, in any mode). Safe mode writes `[\\]`
+/// and is not affected.
+#[test]
+#[ignore = "known bug: compat mode leaves AppArmor escape sequences live"]
+fn known_bug_compat_backslash_escapes() {
+    let settings = Settings::libvirt_compatible();
+    for (label, input) in [
+        ("disk file", "/\\145tc/shadow"),
+        ("disk file", "/srv/a\\042b"),
+        ("disk file", "/srv/a\\nb"),
+        ("9p share", "/\\162oot"),
+        ("domain name", "vm\\012x"),
+    ] {
+        if let Ok(g) = run(&field_named(label).xml(input), &settings, &FakeHost::new()) {
+            let text = g.policy.rules.text();
+            let live_escape = text.lines().filter_map(quoted_pattern).any(|p| {
+                p.split('\\').skip(1).any(|after| {
+                    after.starts_with(|c: char| c.is_ascii_digit() || "xntr".contains(c))
+                })
+            });
+            assert!(
+                !live_escape,
+                "{label} {input:?}: escape sequence in\n{text}"
+            );
+        }
+    }
 }
