@@ -700,16 +700,13 @@ fn check_field(field: &Field, input: &str, host: &dyn Host) -> Result<(), TestCa
                     e
                 );
                 // Input is refused by the checks, never caught as a rule
-                // outside the grammar (svirt's own bug). C1 controls are
-                // the one known exception: see `known_bug_c1_controls`.
-                if !input.chars().any(is_c1_control) {
-                    prop_assert!(
-                        !is_internal(&e),
-                        "{}: input reached the grammar check: {}",
-                        case.what(),
-                        e
-                    );
-                }
+                // outside the grammar (svirt's own bug).
+                prop_assert!(
+                    !is_internal(&e),
+                    "{}: input reached the grammar check: {}",
+                    case.what(),
+                    e
+                );
             }
             Ok(g) => check_generated(&case, &g)?,
         }
@@ -720,11 +717,6 @@ fn check_field(field: &Field, input: &str, host: &dyn Host) -> Result<(), TestCa
 /// A rule outside the grammar was caught before it was written.
 fn is_internal(e: &PipelineError) -> bool {
     matches!(e, PipelineError::Policy(f) if matches!(*f.error, PolicyError::Grammar { .. }))
-}
-
-/// U+0080..=U+009F: control characters that are not ASCII.
-fn is_c1_control(c: char) -> bool {
-    c.is_control() && !c.is_ascii()
 }
 
 fn modes() -> &'static [(&'static str, Settings)] {
@@ -1155,15 +1147,11 @@ fn disk_on_a_pci_sysfs_control_file_is_refused() {
 
 // ------------------------------------------------------------ known bugs ---
 
-/// Known bug: C1 control characters (U+0080..=U+009F, legal in XML 1.0)
-/// pass `escape::check_no_control` and `check_domain_name`, which only
-/// look for ASCII controls, and are then caught by the rule grammar (which
-/// refuses every `char::is_control`) as "internal error: refusing to write
-/// a rule outside svirt's grammar". They should be refused up front, with
-/// the control-character error ASCII controls get, in both modes.
+/// C1 control characters (U+0080..=U+009F, legal in XML 1.0) are refused
+/// up front with the control-character error, in both modes, never caught
+/// later as a rule outside the grammar.
 #[test]
-#[ignore = "known bug: C1 controls end as internal grammar errors"]
-fn known_bug_c1_controls() {
+fn c1_controls_are_refused_up_front() {
     let host = FakeHost::new();
     for (label, input) in [
         ("disk file", "/srv/a\u{85}b"),
@@ -1179,17 +1167,14 @@ fn known_bug_c1_controls() {
     }
 }
 
-/// Known bug (libvirt-compatible mode; libvirt 9.0 behaves the same):
 /// AppArmor's lexer decodes backslash escapes inside a quoted path (`\ooo`
-/// octal, `\xHH`, `\n`, `\t`, `\r`). Compat mode writes a domain's `\`
-/// as is, and checks the undecoded text, so `/\145tc/shadow` passes the
-/// restricted-prefix check and is read by `apparmor_parser` as
-/// `/etc/shadow`; `\042` and `\012` put a `"` and a newline into the rule
-/// (item 3 of the design: never, in any mode). Safe mode writes `[\\]`
-/// and is not affected.
+/// octal, `\xHH`, `\n`, `\t`, `\r`). libvirt writes a domain's `\` as
+/// is, so `/\145tc/shadow` would pass the restricted-prefix check and be
+/// read as `/etc/shadow`, and `\042`, `\012` would put a `"` and a newline
+/// into the rule. Compat mode refuses such a sequence; safe mode writes
+/// `[\\]` and is not affected.
 #[test]
-#[ignore = "known bug: compat mode leaves AppArmor escape sequences live"]
-fn known_bug_compat_backslash_escapes() {
+fn compat_mode_refuses_apparmor_escape_sequences() {
     let settings = Settings::libvirt_compatible();
     for (label, input) in [
         ("disk file", "/\\145tc/shadow"),

@@ -28,11 +28,13 @@ pub enum EscapeError {
     TrailingBackslash { text: String },
     #[error("{text:?} must be one path component: {reason}")]
     NotAComponent { text: String, reason: &'static str },
+    #[error("{text:?} contains the escape sequence {sequence:?}, which AppArmor would read as another character")]
+    EscapeSequence { text: String, sequence: String },
 }
 
-/// Checks that `text` has no control characters (0x00–0x1f, 0x7f).
+/// Checks that `text` has no control characters (C0, DEL and C1).
 pub fn check_no_control(text: &str) -> Result<(), EscapeError> {
-    match text.char_indices().find(|(_, c)| c.is_ascii_control()) {
+    match text.char_indices().find(|(_, c)| c.is_control()) {
         Some((at, ch)) => Err(EscapeError::ControlCharacter {
             text: text.to_owned(),
             ch,
@@ -40,6 +42,19 @@ pub fn check_no_control(text: &str) -> Result<(), EscapeError> {
         }),
         None => Ok(()),
     }
+}
+
+/// In libvirt mode a backslash is written as is, and AppArmor's lexer
+/// decodes `\ooo`, `\xHH`, `\n` and friends inside a quoted path: a
+/// backslash before a letter or digit would turn `/\145tc/shadow` into
+/// `/etc/shadow` after the checks, or put a `"` or a newline into the
+/// rule. A backslash before anything else only escapes that character.
+pub fn find_escape_sequence(text: &str) -> Option<&str> {
+    let at = text
+        .as_bytes()
+        .windows(2)
+        .position(|w| w[0] == b'\\' && w[1].is_ascii_alphanumeric())?;
+    Some(&text[at..at + 2])
 }
 
 /// Escapes `text` so that, inside double quotes, it matches itself only.
@@ -179,6 +194,18 @@ mod tests {
         assert_eq!(err.to_string(), "\"/a\\nb\" contains the control character '\\n' at byte 2, which cannot appear in an AppArmor rule");
         assert!(escape_literal("/a\u{7f}").is_err());
         assert!(escape_literal("/a\0").is_err());
+        // C1 controls too.
+        assert!(escape_literal("/a\u{85}b").is_err());
+        assert!(escape_literal("/a\u{9b}b").is_err());
+    }
+
+    #[test]
+    fn finds_apparmor_escape_sequences() {
+        assert_eq!(find_escape_sequence("/\\145tc/shadow"), Some("\\1"));
+        assert_eq!(find_escape_sequence("/srv/a\\nb"), Some("\\n"));
+        assert_eq!(find_escape_sequence("/srv/a\\x41"), Some("\\x"));
+        assert_eq!(find_escape_sequence("/srv/a\\*b"), None);
+        assert_eq!(find_escape_sequence("/srv/a\\"), None);
     }
 
     #[test]
@@ -213,7 +240,7 @@ mod tests {
                     prop_assert_eq!(unescape(&escaped), s);
                 }
                 Err(EscapeError::ControlCharacter { .. }) => {
-                    prop_assert!(s.chars().any(|c| c.is_ascii_control()));
+                    prop_assert!(s.chars().any(|c| c.is_control()));
                 }
                 Err(e) => prop_assert!(false, "escape_literal refused {:?}: {}", s, e),
             }

@@ -106,8 +106,14 @@ pub fn check_pattern(pattern: &str, escaped: bool) -> Result<(), String> {
     if trailing % 2 == 1 {
         return Err("a backslash escapes the closing quote".to_owned());
     }
-    if !escaped || FixedPattern::ALL.iter().any(|f| f.as_str() == pattern) {
+    if FixedPattern::ALL.iter().any(|f| f.as_str() == pattern) {
         return Ok(());
+    }
+    if !escaped {
+        return match super::escape::find_escape_sequence(pattern) {
+            Some(seq) => Err(format!("the escape sequence {seq:?} would be decoded")),
+            None => Ok(()),
+        };
     }
     if !pattern.starts_with('/') {
         return Err("the path is not absolute".to_owned());
@@ -209,6 +215,7 @@ mod tests {
         assert!(check_rules_text("  \"/data/*.img\" rwk,", false).is_ok());
         assert!(check_rules_text("  \"/etc/x\"y/{,*}\" rk,", false).is_err());
         assert!(check_rules_text("  \"/x\\\" rk,", false).is_err());
+        assert!(check_rules_text("  \"/\\145tc/shadow\" rk,", false).is_err());
         assert!(check_rules_text("  \"2.0/\" rwk, /etc/shadow r, \"/x\" rk,", false).is_err());
     }
 }

@@ -40,7 +40,10 @@ pub const LIBVIRT_NAME_FORBIDDEN: &[char] = &['/', '[', ']', '{', '}', '?', '^',
 pub enum NameError {
     #[error("the domain name is empty")]
     Empty,
-    #[error("domain name {name:?} contains {ch:?}, which cannot be used in AppArmor policy")]
+    #[error(
+        "domain name {name:?} contains {}{ch:?}, which cannot be used in AppArmor policy",
+        if ch.is_control() { "the control character " } else { "" }
+    )]
     Forbidden { name: String, ch: char },
 }
 
@@ -54,7 +57,7 @@ pub fn check_domain_name(name: &str, settings: &Settings) -> Result<(), NameErro
     }
     let bad = |c: char| {
         if settings.escaped_names && settings.escape_paths {
-            c == '/' || c.is_ascii_control()
+            c == '/' || c.is_control()
         } else {
             LIBVIRT_NAME_FORBIDDEN.contains(&c)
         }
@@ -98,7 +101,7 @@ mod tests {
         assert!(check_domain_name("a/b", &s).is_err());
         assert_eq!(
             check_domain_name("a\nb", &s).unwrap_err().to_string(),
-            "domain name \"a\\nb\" contains '\\n', which cannot be used in AppArmor policy"
+            "domain name \"a\\nb\" contains the control character '\\n', which cannot be used in AppArmor policy"
         );
     }
 }

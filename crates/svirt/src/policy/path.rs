@@ -233,11 +233,26 @@ pub fn is_within(path: &str, dir: &str) -> bool {
     }
 }
 
+/// Whether `dir` lies where libvirt keeps per-VM directories: below one of
+/// libvirt's own state directories (`…/libvirt` in `locations`), or on a
+/// hugepage mount (`/dev/hugepages*`, `/run/hugepages*`).
+fn in_per_vm_area(dir: &str, locations: &[String]) -> bool {
+    let hugepages = ["/dev/", "/run/"].iter().any(|root| {
+        dir.strip_prefix(root)
+            .is_some_and(|rest| rest.starts_with("hugepages"))
+    });
+    hugepages
+        || locations
+            .iter()
+            .any(|l| l.ends_with("/libvirt") && dir != l && is_within(dir, l))
+}
+
 /// Checks a canonical directory (no trailing slash, `/` for the root)
 /// that would be granted as a tree. `own_names` are the last components
 /// that make a directory this VM's own (libvirt's per-run directories are
 /// named `domain-<id>-<name>` or `<id>-<name>`): such a directory may lie
-/// inside a no-tree location, but never be or contain one.
+/// inside libvirt's state directories or on a hugepage mount, but never be
+/// or contain a no-tree location.
 pub fn check_tree(
     dir: &str,
     locations: &[String],
@@ -254,7 +269,7 @@ pub fn check_tree(
         }
     }
     let last = dir.rsplit('/').next().unwrap_or("");
-    if own_names.iter().any(|n| n == last) {
+    if own_names.iter().any(|n| n == last) && in_per_vm_area(dir, locations) {
         return Ok(());
     }
     for l in locations.iter().filter(|l| *l != "/") {
@@ -532,6 +547,11 @@ mod tests {
         assert_eq!(check("/var/lib/libvirt/qemu/domain-1-vm"), Ok(()));
         assert_eq!(check("/dev/hugepages/libvirt/qemu/1-vm"), Ok(()));
         assert!(check("/var/lib/libvirt/qemu/domain-2-other").is_err());
+        // Named like the VM, but outside libvirt's areas.
+        assert!(check("/root/domain-1-vm").is_err());
+        assert!(check("/dev/shm/1-vm").is_err());
+        assert_eq!(check("/run/hugepages/kvm/libvirt/qemu/1-vm"), Ok(()));
+        assert_eq!(check("/run/libvirt/qemu/1-vm"), Ok(()));
         // A directory named like the VM still may not be or hold a location.
         assert!(check_tree("/1-vm", &["/1-vm/x".to_owned()], &own).is_err());
     }

@@ -278,6 +278,12 @@ fn literal_text(text: &str, settings: &Settings) -> Result<String, EscapeError> 
             text: text.to_owned(),
         });
     }
+    if let Some(sequence) = escape::find_escape_sequence(text) {
+        return Err(EscapeError::EscapeSequence {
+            text: text.to_owned(),
+            sequence: sequence.to_owned(),
+        });
+    }
     Ok(text.to_owned())
 }
 
