@@ -14,9 +14,16 @@ fn denial(name: &str, mask: &str) -> String {
 }
 
 fn explain(input: &str) -> serde_json::Value {
+    serde_json::from_slice(&run_explain(&["--json"], input)).unwrap()
+}
+
+/// `svirt explain ARGS… --domain <example>` with `input` on stdin: stdout.
+fn run_explain(args: &[&str], input: &str) -> Vec<u8> {
     let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/kvm-qcow2.xml");
     let mut child = Command::new(env!("CARGO_BIN_EXE_svirt"))
-        .args(["explain", "--json", "--domain"])
+        .arg("explain")
+        .args(args)
+        .arg("--domain")
         .arg(example)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -30,7 +37,7 @@ fn explain(input: &str) -> serde_json::Value {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success());
-    serde_json::from_slice(&out.stdout).unwrap()
+    out.stdout
 }
 
 #[test]
@@ -60,4 +67,23 @@ fn explains_each_kind_of_denial() {
 fn other_profiles_are_ignored() {
     let v = explain(&denial("/x", "r").replace(PROFILE, "docker-default"));
     assert!(v["denials"].as_array().unwrap().is_empty());
+}
+
+#[test]
+fn audit_fields_are_shown_inert() {
+    // The kernel hex-encodes a name with special bytes: here
+    // "/tmp/a\n<ESC>[2Jforged".
+    let hex: String = "/tmp/a\n\u{1b}[2Jforged"
+        .bytes()
+        .map(|b| format!("{b:02X}"))
+        .collect();
+    let line = format!(
+        "audit: type=1400 audit(1.2:3): apparmor=\"DENIED\" operation=\"open\" profile=\"{PROFILE}\" \
+         name={hex} pid=9 comm=\"qemu-system-x86\" requested_mask=\"r\" denied_mask=\"r\" fsuid=0 ouid=0\n"
+    );
+    let text = String::from_utf8(run_explain(&[], &line)).unwrap();
+    assert!(text.contains("/tmp/a\\n\\x1b[2Jforged"), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text}");
+    // One line for the denial and one for its explanation: nothing forged.
+    assert_eq!(text.lines().count(), 2, "{text}");
 }
