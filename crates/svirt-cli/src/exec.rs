@@ -112,9 +112,12 @@ fn run_confined(
             c
         }
         None => {
-            eprintln!(
-                "svirt: warning: domain {} is not confined (<seclabel type='none'>)",
-                domain.name
+            crate::diag(
+                "warning",
+                format!(
+                    "domain {} is not confined (<seclabel type='none'>)",
+                    domain.name
+                ),
             );
             Command::new(program)
         }
@@ -156,7 +159,7 @@ fn run_confined(
 /// one thread, so `/proc/thread-self` is the whole process.
 pub fn exec_label(args: &ExecLabelArgs) -> ExitCode {
     let fail = |msg: String| {
-        eprintln!("svirt: error: {msg}");
+        crate::diag("error", msg);
         ExitCode::from(WRAPPER_FAILED)
     };
     if let Err(e) = SecurityFs::new().check_available() {

@@ -6,6 +6,7 @@ use std::fs;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use svirt::policy::escape::inert;
 
 use anyhow::{Context, Result};
 use serde_json::json;
@@ -254,11 +255,13 @@ pub fn run(args: &ExplainArgs) -> Result<ExitCode> {
                 .as_deref()
                 .or(d.requested.as_deref())
                 .unwrap_or("?");
-            println!(
+            // Every field comes from a log line anyone can write to.
+            let line = format!(
                 "{}: {who} was denied {} '{mask}' on {what}",
                 d.profile, d.operation
             );
-            println!("  {text}");
+            println!("{}", inert(&line));
+            println!("  {}", inert(text));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -2,6 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use svirt::policy::escape::inert;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -89,10 +90,17 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(err) => {
-            eprintln!("svirt: error: {err:#}");
+            diag("error", format!("{err:#}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes one diagnostic line to stderr. Its text may carry input (paths
+/// from a domain or an image header, audit fields), so control characters
+/// are shown escaped and cannot forge lines or drive the terminal.
+pub(crate) fn diag(level: &str, text: impl std::fmt::Display) {
+    eprintln!("svirt: {level}: {}", inert(&text.to_string()));
 }
 
 /// The template text and whether it is svirt's built-in one.
@@ -151,12 +159,12 @@ fn profile(args: &ProfileArgs) -> Result<ExitCode> {
     let generated = pipeline::generate(&xml, &settings, &host, &template, &limits)
         .with_context(|| format!("{}", args.domain.display()))?;
     for warning in generated.policy.warnings.iter() {
-        eprintln!("svirt: warning: {warning}");
+        diag("warning", warning);
     }
     for d in &generated.policy.rules.diagnostics {
         match d {
-            svirt::policy::Diagnostic::Warning(w) => eprintln!("svirt: warning: {w}"),
-            svirt::policy::Diagnostic::Error(e) => eprintln!("svirt: error: {e}"),
+            svirt::policy::Diagnostic::Warning(w) => diag("warning", w),
+            svirt::policy::Diagnostic::Error(e) => diag("error", e),
             // Files QEMU creates later are expected to be missing.
             svirt::policy::Diagnostic::PathMissing(_) => {}
         }
@@ -193,20 +201,7 @@ fn as_json(g: &GeneratedProfile) -> serde_json::Value {
         .rules
         .iter()
         .map(|r| {
-            let (kind, requested) = match &r.grant.target {
-                svirt::policy::Target::Path(p) => ("path", p.clone()),
-                svirt::policy::Target::Tree(p) => ("tree", p.clone()),
-                svirt::policy::Target::Pattern(parts) => (
-                    "pattern",
-                    parts
-                        .iter()
-                        .map(|p| match p {
-                            svirt::policy::PatternPart::Literal(l) => l.as_str(),
-                            svirt::policy::PatternPart::Glob(g) => g,
-                        })
-                        .collect::<String>(),
-                ),
-            };
+            let (kind, requested) = (r.grant.target.kind(), r.grant.target.requested());
             json!({
                 "kind": kind,
                 "requested": requested,

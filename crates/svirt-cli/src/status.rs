@@ -90,7 +90,8 @@ pub fn status(args: &StatusArgs) -> Result<ExitCode> {
         println!("{:<45} {:<9} PIDS", "PROFILE", "MODE");
         for p in &profiles {
             let pids: Vec<String> = p.pids.iter().map(u32::to_string).collect();
-            println!("{:<45} {:<9} {}", p.name, p.mode.as_str(), pids.join(" "));
+            let name = svirt::policy::escape::inert(&p.name);
+            println!("{name:<45} {:<9} {}", p.mode.as_str(), pids.join(" "));
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -101,7 +102,7 @@ pub fn label(args: &LabelArgs) -> Result<ExitCode> {
     let label = ProcAttr::new()
         .label_of(args.pid)
         .with_context(|| format!("cannot read the label of process {}", args.pid))?;
-    println!("{label}");
+    println!("{}", svirt::policy::escape::inert(&label.to_string()));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -36,6 +36,9 @@ pub trait Host {
 
     /// Whether something exists at `path` (following symlinks).
     fn exists(&self, path: &Path) -> bool;
+
+    /// Whether `path` (following symlinks) is a block or character device.
+    fn is_device(&self, path: &Path) -> bool;
 }
 
 /// The real host: the filesystem, sysfs and image headers.
@@ -171,6 +174,13 @@ impl Host for RealHost {
 
     fn exists(&self, path: &Path) -> bool {
         path.exists()
+    }
+
+    fn is_device(&self, path: &Path) -> bool {
+        use std::os::unix::fs::FileTypeExt;
+        std::fs::metadata(path)
+            .map(|m| m.file_type().is_block_device() || m.file_type().is_char_device())
+            .unwrap_or(false)
     }
 }
 

@@ -6,7 +6,7 @@ use crate::domain::{parse_domain, Domain, DomainError, Limits};
 use crate::host::Host;
 use crate::policy::{
     check_domain_name, render_files, render_profile, rules_for, Grant, NameError, PolicyFailure,
-    ProfileName, RuleSet, TemplateError, MAX_POLICY_FILE_BYTES,
+    ProfileName, RuleSet, TemplateError, VmContext, MAX_POLICY_FILE_BYTES,
 };
 use crate::resources::{grants_for, ResourcesError};
 use crate::Settings;
@@ -69,6 +69,16 @@ pub fn template_file_name(virt_type: &str) -> String {
     }
 }
 
+/// What the policy checks need to know about the VM: the names of its own
+/// per-run directories (`domain-<id>-<name>` and `<id>-<name>`, as libvirt
+/// names its private, channel, memory-backing and hugepage directories).
+pub fn vm_context(domain: &Domain) -> VmContext {
+    let short = crate::resources::short_name(domain);
+    VmContext {
+        own_dir_names: vec![format!("domain-{short}"), short],
+    }
+}
+
 /// Domain → policy: checks the name, works out the grants, appends
 /// `extra` grants (files added by the caller), and makes the rules.
 pub fn policy_for(
@@ -81,7 +91,7 @@ pub fn policy_for(
     let resources = grants_for(domain, settings, host)?;
     let mut grants = resources.grants;
     grants.extend_from_slice(extra);
-    let rules = rules_for(&grants, settings, host)?;
+    let rules = rules_for(&grants, settings, host, &vm_context(domain))?;
     Ok(VmPolicy {
         name: ProfileName::for_uuid(&domain.uuid),
         rules,

@@ -68,6 +68,28 @@ pub struct Settings {
     /// Grant the backing file of `<memory model='virtio-pmem'>`. libvirt
     /// 9.0's helper grants only NVDIMM backing files, and QEMU is denied.
     pub virtio_pmem: bool,
+    /// Refuse a directory granted as a tree (9p share, smartcard database,
+    /// `-F <dir>/{,**}`) when it is, contains or lies inside a location no
+    /// VM may have as a tree ([`crate::policy::path::no_tree_locations`]):
+    /// `/`, `/dev`, `/var`, libvirt's state. libvirt grants any of them, so
+    /// a 9p share of `/` hands the VM the host.
+    pub check_trees: bool,
+    /// Treat paths named by image headers as untrusted: a data file or
+    /// extent of a writable layer is not granted unless the domain names
+    /// it writable; header paths that are restricted, or block and
+    /// character devices, are skipped with a warning. libvirt trusts
+    /// backing-file names, and a restricted one fails the run.
+    pub untrusted_header_paths: bool,
+    /// Grant a `/sys/devices/pci…` path only when it is a file PCI device
+    /// assignment needs (`config`, `resource*`, `rom`, `reset`, `vendor`,
+    /// `device`) in a PCI device directory, and only to a host device or a
+    /// file the caller adds. libvirt allows any path below that prefix,
+    /// from any device (`…/remove`, `…/driver_override`).
+    pub pci_sysfs_exact: bool,
+    /// Refuse a name from the domain that becomes one path component (an
+    /// ivshmem `name`) unless it is one: no `/`, not `.` or `..`. libvirt
+    /// joins it as is, so `<shmem name='../sda'>` grants `/dev/sda`.
+    pub contained_names: bool,
     pub layout: Layout,
 }
 
@@ -88,6 +110,10 @@ impl Settings {
             pty_allocation: false,
             hotplug_layer_access: false,
             virtio_pmem: false,
+            check_trees: false,
+            untrusted_header_paths: false,
+            pci_sysfs_exact: false,
+            contained_names: false,
             layout: Layout::default(),
         }
     }
@@ -108,6 +134,10 @@ impl Settings {
             pty_allocation: true,
             hotplug_layer_access: true,
             virtio_pmem: true,
+            check_trees: true,
+            untrusted_header_paths: true,
+            pci_sysfs_exact: true,
+            contained_names: true,
             layout: Layout::default(),
         }
     }

@@ -26,6 +26,10 @@ pub struct FakeHost {
     pub render_node: Option<String>,
     /// Top image path → the chain below it (layer 0 is added from `top`).
     pub backing: BTreeMap<String, Vec<ProbedLayer>>,
+    /// Top image path → its own header's data file and extents.
+    pub top_headers: BTreeMap<String, (Option<String>, Vec<String>)>,
+    /// Paths that are block or character devices.
+    pub devices: BTreeSet<String>,
 }
 
 impl FakeHost {
@@ -52,6 +56,25 @@ impl FakeHost {
         if let Some(parent) = Path::new(link).parent() {
             self = self.with_file(&parent.to_string_lossy());
         }
+        self
+    }
+
+    /// Marks `path` (and its parents) as existing, and as a device.
+    pub fn with_device(mut self, path: &str) -> Self {
+        self = self.with_file(path);
+        self.devices.insert(path.to_owned());
+        self
+    }
+
+    /// What the top image's own header names: a data file and extents.
+    pub fn with_top_header(mut self, top: &str, data_file: Option<&str>, extents: &[&str]) -> Self {
+        self.top_headers.insert(
+            top.to_owned(),
+            (
+                data_file.map(str::to_owned),
+                extents.iter().map(|e| (*e).to_owned()).collect(),
+            ),
+        );
         self
     }
 
@@ -90,11 +113,12 @@ impl Host for FakeHost {
         let Some(path) = &top.path else {
             return ProbedChain::default();
         };
+        let (data_file, extents) = self.top_headers.get(path).cloned().unwrap_or_default();
         let mut layers = vec![ProbedLayer {
             path: path.clone(),
             format: top.format.clone(),
-            data_file: None,
-            extents: Vec::new(),
+            data_file,
+            extents,
         }];
         layers.extend(self.backing.get(path).cloned().unwrap_or_default());
         ProbedChain {
@@ -135,5 +159,10 @@ impl Host for FakeHost {
 
     fn exists(&self, path: &Path) -> bool {
         self.realpath(path).is_ok()
+    }
+
+    fn is_device(&self, path: &Path) -> bool {
+        self.realpath(path)
+            .is_ok_and(|p| self.devices.contains(p.to_string_lossy().as_ref()))
     }
 }

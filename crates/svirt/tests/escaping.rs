@@ -33,9 +33,14 @@ fn quoted(rule: &str) -> &str {
 /// Renders a path as a rule; `Err` carries the refusal.
 fn render(path: &str) -> Result<String, PolicyError> {
     let grant = Grant::path(path, Access::RWK, Origin::Extra);
-    rules_for(&[grant], &Settings::safe(), &FakeHost::new())
-        .map(|set| set.text())
-        .map_err(|f| *f.error)
+    rules_for(
+        &[grant],
+        &Settings::safe(),
+        &FakeHost::new(),
+        &Default::default(),
+    )
+    .map(|set| set.text())
+    .map_err(|f| *f.error)
 }
 
 fn compile_rules(rules: &str) {
@@ -81,12 +86,19 @@ proptest! {
 fn compat_mode_leaves_patterns_live() {
     // The documented libvirt behaviour, kept reproducible.
     let grant = Grant::path("/srv/vm/*.img", Access::RWK, Origin::Extra);
-    let set = rules_for(&[grant], &Settings::libvirt_compatible(), &FakeHost::new()).unwrap();
+    let set = rules_for(
+        &[grant],
+        &Settings::libvirt_compatible(),
+        &FakeHost::new(),
+        &Default::default(),
+    )
+    .unwrap();
     assert_eq!(set.text(), "  \"/srv/vm/*.img\" rwk,\n");
     let set = rules_for(
         &[Grant::path("/srv/vm/*.img", Access::RWK, Origin::Extra)],
         &Settings::safe(),
         &FakeHost::new(),
+        &Default::default(),
     )
     .unwrap();
     assert_eq!(set.text(), "  \"/srv/vm/\\*.img\" rwk,\n");

@@ -87,6 +87,10 @@ fn switch<'a>(settings: &'a mut Settings, key: &str) -> Option<&'a mut bool> {
         "pty_allocation" => &mut settings.pty_allocation,
         "virtio_pmem" => &mut settings.virtio_pmem,
         "hotplug_layer_access" => &mut settings.hotplug_layer_access,
+        "check_trees" => &mut settings.check_trees,
+        "untrusted_header_paths" => &mut settings.untrusted_header_paths,
+        "pci_sysfs_exact" => &mut settings.pci_sysfs_exact,
+        "contained_names" => &mut settings.contained_names,
         _ => return None,
     })
 }
@@ -226,6 +230,10 @@ mod tests {
             "pty_allocation",
             "virtio_pmem",
             "hotplug_layer_access",
+            "check_trees",
+            "untrusted_header_paths",
+            "pci_sysfs_exact",
+            "contained_names",
         ] {
             let c = parse(&format!("mode = safe\n{key} = false\n"), "c").unwrap();
             assert_ne!(c.settings, Settings::safe(), "{key}");

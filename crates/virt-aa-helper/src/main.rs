@@ -143,7 +143,9 @@ fn report(f: &Failure, out: &mut Output) {
         }
         Failure::Policy(e) => {
             match e {
-                PolicyError::Restricted { path, .. } | PolicyError::Quote { path, .. } => {
+                PolicyError::Restricted { path, .. }
+                | PolicyError::Tree { path, .. }
+                | PolicyError::Quote { path, .. } => {
                     detail(out, e.to_string());
                     out.error(path);
                     out.error("skipped restricted file");
@@ -153,7 +155,9 @@ fn report(f: &Failure, out: &mut Output) {
                     out.error(prefix);
                     out.error("could not find realpath");
                 }
-                PolicyError::Relative { .. } | PolicyError::Escape { .. } => {
+                PolicyError::Relative { .. }
+                | PolicyError::Escape { .. }
+                | PolicyError::Grammar { .. } => {
                     out.error(e.to_string());
                 }
             }

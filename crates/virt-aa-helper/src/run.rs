@@ -13,11 +13,9 @@ use std::time::Duration;
 use svirt::domain::{parse_domain, Domain, DomainError, Limits};
 use svirt::host::Host;
 use svirt::pipeline::{self, PipelineError};
-use svirt::policy::escape;
-use svirt::policy::path::{self as policy_path, PathVerdict, PrefixMatch};
 use svirt::policy::{
     check_domain_name, include_line, render_profile, rules_for, Access, Diagnostic, Grant,
-    NameError, Origin, PatternPart, PolicyError, ProfileName, RuleSet, Target, TemplateError,
+    NameError, Origin, PolicyError, ProfileName, RuleSet, Target, TemplateError, VmContext,
     FILES_HEADER,
 };
 use svirt::resources::ResourcesError;
@@ -180,91 +178,6 @@ fn read_xml(stdin: &mut dyn Read) -> Result<String, Failure> {
     String::from_utf8(bytes).map_err(|_| Failure::NotUtf8Xml)
 }
 
-/// Whether `dir` (canonical, no trailing slash) contains a restricted or
-/// read-only location, so that granting everything below it would grant
-/// system files.
-fn contains_protected(dir: &str) -> bool {
-    let dir = dir.trim_end_matches('/');
-    policy_path::RESTRICTED_PREFIXES
-        .iter()
-        .chain(policy_path::READ_ONLY_PREFIXES)
-        .any(|p| dir.is_empty() || p.strip_prefix(dir).is_some_and(|r| r.starts_with('/')))
-}
-
-/// A `-f`/`-F` subtree request (`<dir>/{,**}`) in safe mode: the
-/// directory is canonicalised, checked and escaped like any path, and only
-/// the `/{,**}` suffix stays a pattern. `None` when a relative directory
-/// was skipped (libvirt's behaviour, if relative paths are not refused).
-fn subtree_grant(
-    file: &str,
-    settings: &Settings,
-    host: &dyn Host,
-    out: &mut Output,
-) -> Result<Option<Grant>, Failure> {
-    let dir = &file[..file.len() - SUBTREE_SUFFIX.len()];
-    let dir = if dir.is_empty() { "/" } else { dir };
-    escape::check_no_control(dir).map_err(|source| {
-        Failure::Policy(PolicyError::Escape {
-            origin: Origin::Extra,
-            source,
-        })
-    })?;
-    if !dir.starts_with('/') {
-        if settings.reject_relative_paths {
-            return Err(Failure::Policy(PolicyError::Relative {
-                path: file.to_owned(),
-                origin: Origin::Extra,
-            }));
-        }
-        out.warning(file);
-        out.warning("skipped non-absolute path");
-        return Ok(None);
-    }
-    let canonical = policy_path::canonicalize(dir, host).map_err(|e| {
-        Failure::Policy(PolicyError::Realpath {
-            path: file.to_owned(),
-            prefix: e.prefix,
-            origin: Origin::Extra,
-            source: e.source,
-        })
-    })?;
-    if !host.exists(Path::new(&canonical)) {
-        out.warning("path does not exist, skipping file type checks");
-    }
-    let how = if settings.component_prefixes {
-        PrefixMatch::Component
-    } else {
-        PrefixMatch::String
-    };
-    let canonical = if canonical.len() > 1 {
-        canonical.trim_end_matches('/').to_owned()
-    } else {
-        canonical
-    };
-    if policy_path::check_prefixes(&canonical, false, how) == PathVerdict::Restricted
-        || contains_protected(&canonical)
-    {
-        return Err(Failure::Policy(PolicyError::Restricted {
-            path: file.to_owned(),
-            canonical,
-            origin: Origin::Extra,
-        }));
-    }
-    let literal = if canonical == "/" {
-        String::new()
-    } else {
-        canonical
-    };
-    Ok(Some(Grant::pattern(
-        vec![
-            PatternPart::Literal(literal),
-            PatternPart::Glob(SUBTREE_SUFFIX),
-        ],
-        Access::RWK,
-        Origin::Extra,
-    )))
-}
-
 /// The rule text for a file added with `-f`/`-F` (`rwk`), after the same
 /// checks as every path.
 ///
@@ -277,12 +190,19 @@ fn extra_rules(
     host: &dyn Host,
     out: &mut Output,
     definition: &RuleSet,
+    vm: &VmContext,
 ) -> Result<String, Failure> {
     let grant = if settings.escape_paths && file.ends_with(SUBTREE_SUFFIX) {
-        match subtree_grant(file, settings, host, out)? {
-            Some(g) => g,
-            None => return Ok(String::new()),
-        }
+        // The driver's subtree request: the directory is checked like any
+        // path and as a tree; only `/{,**}` stays a pattern.
+        let dir = &file[..file.len() - SUBTREE_SUFFIX.len()];
+        let dir = if dir.is_empty() { "/" } else { dir };
+        Grant::tree(
+            Target::Subtree(dir.to_owned()),
+            Access::RWK,
+            false,
+            Origin::Extra,
+        )
     } else {
         let mut grant = Grant::path(file, Access::RWK, Origin::Extra);
         if let Some(known) = settings
@@ -295,7 +215,7 @@ fn extra_rules(
         }
         grant
     };
-    match rules_for(&[grant], settings, host) {
+    match rules_for(&[grant], settings, host, vm) {
         Ok(set) => {
             print_diagnostics(out, &set.diagnostics);
             Ok(set.text())
@@ -376,7 +296,15 @@ fn create_or_replace(
     let (domain, definition) = domain_rules(args, &xml, config, cx.host, out)?;
     let mut text = definition.text();
     if let Some(file) = &extra {
-        text.push_str(&extra_rules(file, settings, cx.host, out, &definition)?);
+        let vm = pipeline::vm_context(&domain);
+        text.push_str(&extra_rules(
+            file,
+            settings,
+            cx.host,
+            out,
+            &definition,
+            &vm,
+        )?);
     }
 
     let files = ProfileFiles::new(cx.dir, &args.name);
@@ -404,7 +332,8 @@ fn create_or_replace(
     }
     if let (Some(file), true) = (&extra, args.append) {
         // Only the added file; it is checked a second time, as in libvirt.
-        text = extra_rules(file, settings, cx.host, out, &definition)?;
+        let vm = pipeline::vm_context(&domain);
+        text = extra_rules(file, settings, cx.host, out, &definition, &vm)?;
     }
 
     let name = ProfileName::for_uuid(&domain.uuid);
@@ -789,12 +718,37 @@ mod tests {
         let (r, err) = rig.run(&["-r", "-d", "-u", NAME, "-F", "/images/d*r/{,**}"], XML);
         r.unwrap();
         assert!(err.contains("\n  \"/images/d\\*r/{,**}\" rwk,\n"), "{err}");
-        for bad in ["/usr/{,**}", "/{,**}", "/etc/x/{,**}", "/usr/lib/{,**}"] {
+        for bad in [
+            "/usr/{,**}",
+            "/{,**}",
+            "/etc/x/{,**}",
+            "/usr/lib/{,**}",
+            "/var/{,**}",
+            "/dev/{,**}",
+            "/run/user/0/{,**}",
+            "/var/lib/libvirt/images/{,**}",
+            "/var/lib/libvirt/qemu/domain-7-other/{,**}",
+        ] {
             let (r, _) = rig.run(&["-r", "-d", "-u", NAME, "-F", bad], XML);
             assert!(
-                matches!(r, Err(Failure::Policy(PolicyError::Restricted { .. }))),
+                matches!(
+                    r,
+                    Err(Failure::Policy(
+                        PolicyError::Restricted { .. } | PolicyError::Tree { .. }
+                    ))
+                ),
                 "{bad}"
             );
+        }
+        // The VM's own per-run directories, as libvirt's driver asks for
+        // them (no id in this definition: libvirt's -1).
+        for own in [
+            "/var/lib/libvirt/qemu/domain--1-vm/{,**}",
+            "/var/lib/libvirt/qemu/channel/target/domain--1-vm/{,**}",
+            "/dev/hugepages/libvirt/qemu/-1-vm/{,**}",
+        ] {
+            let (r, err) = rig.run(&["-r", "-d", "-u", NAME, "-F", own], XML);
+            assert!(r.is_ok(), "{own}: {err}");
         }
         // Any other glob character is escaped.
         let (r, err) = rig.run(&["-r", "-d", "-u", NAME, "-F", "/images/{a,b}"], XML);
@@ -808,14 +762,5 @@ mod tests {
         let big = " ".repeat(MAX_XML_BYTES + 1);
         let (r, _) = rig.run(&["-c", "-d", "-u", NAME], &big);
         assert!(matches!(r, Err(Failure::ReadXml(_))));
-    }
-
-    #[test]
-    fn protected_ancestors() {
-        assert!(contains_protected("/"));
-        assert!(contains_protected("/usr"));
-        assert!(contains_protected("/usr/local"));
-        assert!(!contains_protected("/var/lib/libvirt"));
-        assert!(!contains_protected("/us"));
     }
 }

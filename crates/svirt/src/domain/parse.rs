@@ -998,6 +998,20 @@ fn parse_memory(node: Node<'_, '_>) -> Result<MemoryDevice> {
     })
 }
 
+/// A host-certificates smartcard's NSS database: libvirt's parser refuses
+/// a relative path.
+fn smartcard_database(node: Node<'_, '_>) -> Result<Option<String>> {
+    let db = child_text(node, "database");
+    match db.as_deref() {
+        Some(d) if !d.starts_with('/') => Err(DomainError::InvalidValue {
+            what: "<smartcard><database>".into(),
+            value: d.to_owned(),
+            reason: "expected an absolute path",
+        }),
+        _ => Ok(db),
+    }
+}
+
 fn parse_shmem(node: Node<'_, '_>) -> Result<Shmem> {
     let name = attr(node, "name").ok_or_else(|| DomainError::Missing {
         what: "<shmem>".into(),
@@ -1019,7 +1033,7 @@ fn parse_tpm(node: Node<'_, '_>) -> Result<Tpm> {
     })?;
     let backend = match backend.attribute("type") {
         Some("emulator") => TpmBackend::Emulator {
-            version: attr(backend, "version"),
+            version: tpm_version(backend)?,
             state_path: child(backend, "source").and_then(|s| attr(s, "path")),
         },
         Some("passthrough") => TpmBackend::Passthrough {
@@ -1048,11 +1062,26 @@ fn parse_tpm(node: Node<'_, '_>) -> Result<Tpm> {
     })
 }
 
+/// An emulator TPM's version: `1.2` or `2.0`, as libvirt's parser accepts
+/// (it refuses anything else, `default` included). It names the state
+/// directory, so nothing else may pass.
+fn tpm_version(backend: Node<'_, '_>) -> Result<Option<String>> {
+    match backend.attribute("version") {
+        None => Ok(None),
+        Some(v @ ("1.2" | "2.0")) => Ok(Some(v.to_owned())),
+        Some(other) => Err(DomainError::InvalidValue {
+            what: "<tpm><backend> attribute version".into(),
+            value: other.to_owned(),
+            reason: "expected '1.2' or '2.0'",
+        }),
+    }
+}
+
 fn parse_smartcard(node: Node<'_, '_>) -> Result<Smartcard> {
     match node.attribute("mode") {
         Some("host") => Ok(Smartcard::Host),
         Some("host-certificates") => Ok(Smartcard::HostCertificates {
-            database: child_text(node, "database"),
+            database: smartcard_database(node)?,
         }),
         Some("passthrough") => Ok(Smartcard::Passthrough),
         None | Some("") => Err(DomainError::Missing {

@@ -22,6 +22,12 @@ const BACKSLASH: &str = "[\\\\]";
 pub enum EscapeError {
     #[error("{text:?} contains the control character {ch:?} at byte {at}, which cannot appear in an AppArmor rule")]
     ControlCharacter { text: String, ch: char, at: usize },
+    #[error("{text:?} contains a double quote, which would end the rule's quoted path")]
+    Quote { text: String },
+    #[error("{text:?} ends with a backslash, which would escape the rule's closing quote")]
+    TrailingBackslash { text: String },
+    #[error("{text:?} must be one path component: {reason}")]
+    NotAComponent { text: String, reason: &'static str },
 }
 
 /// Checks that `text` has no control characters (0x00–0x1f, 0x7f).
@@ -109,6 +115,36 @@ pub fn quote_literal(text: &str) -> Result<String, EscapeError> {
     Ok(out)
 }
 
+/// Whether a character must not reach a terminal or a log line as is: C0
+/// and C1 controls, DEL, and the Unicode bidirectional overrides and
+/// isolates (they reorder what the operator reads).
+fn is_unsafe_for_display(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` made inert for a diagnostic: every character that could forge a
+/// line or drive a terminal is shown escaped (`\n`, `\x1b`, `\u{202e}`).
+/// Everything from input that svirt prints goes through this.
+pub fn inert(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_unsafe_for_display) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && is_unsafe_for_display(c) => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if is_unsafe_for_display(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,7 +181,23 @@ mod tests {
         assert!(escape_literal("/a\0").is_err());
     }
 
+    #[test]
+    fn inert_escapes_line_breaks_and_terminal_controls() {
+        assert_eq!(inert("/img/a.qcow2"), "/img/a.qcow2");
+        assert_eq!(
+            inert("a\nvirt-aa-helper: error: forged\x1b[2J\u{202e}x\u{85}"),
+            "a\\nvirt-aa-helper: error: forged\\x1b[2J\\u{202e}x\\u{85}"
+        );
+        assert_eq!(inert("tab\there\r"), "tab\\there\\r");
+    }
+
     proptest! {
+        #[test]
+        fn inert_text_is_one_printable_line(s in any::<String>()) {
+            let shown = inert(&s);
+            prop_assert!(!shown.chars().any(is_unsafe_for_display), "{:?}", shown);
+        }
+
         #[test]
         fn escape_round_trips_and_leaves_nothing_live(s in "\\PC*") {
             let escaped = escape_literal(&s).unwrap();
@@ -163,6 +215,7 @@ mod tests {
                 Err(EscapeError::ControlCharacter { .. }) => {
                     prop_assert!(s.chars().any(|c| c.is_ascii_control()));
                 }
+                Err(e) => prop_assert!(false, "escape_literal refused {:?}: {}", s, e),
             }
         }
     }

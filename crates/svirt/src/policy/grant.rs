@@ -77,12 +77,125 @@ impl fmt::Debug for Access {
     }
 }
 
-/// One piece of a trusted pattern: either text to be taken literally (it may
-/// come from the domain, e.g. its name) or glob syntax svirt itself wrote.
+/// svirt's own pattern syntax: the closed set of globs that may be live in
+/// a rule. Nothing else from any input is ever left live in safe mode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Glob {
+    /// `**/`: any number of directories (log and pid files).
+    AnyDirs,
+    /// `*`: any file in a directory.
+    AnyFile,
+    /// `**`: everything below a directory.
+    Everything,
+    /// `**/*.tunnelmigrate.dest.`: libvirt's tunnelled migration pipes.
+    TunnelMigrate,
+    /// `{,*}`: a directory and its entries.
+    Entries,
+    /// `{,**}`: a directory and everything below it.
+    Subtree,
+}
+
+impl Glob {
+    pub const ALL: &'static [Glob] = &[
+        Glob::AnyDirs,
+        Glob::AnyFile,
+        Glob::Everything,
+        Glob::TunnelMigrate,
+        Glob::Entries,
+        Glob::Subtree,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Glob::AnyDirs => "**/",
+            Glob::AnyFile => "*",
+            Glob::Everything => "**",
+            Glob::TunnelMigrate => "**/*.tunnelmigrate.dest.",
+            Glob::Entries => "{,*}",
+            Glob::Subtree => "{,**}",
+        }
+    }
+
+    /// Whether a literal may follow this glob in a pattern (a file name
+    /// after any number of directories); the others end the pattern.
+    pub const fn may_precede_literal(self) -> bool {
+        matches!(self, Glob::AnyDirs | Glob::TunnelMigrate)
+    }
+}
+
+/// A whole pattern svirt writes for a fixed device or library path. The
+/// set is closed: only this module can make one, and each is listed in
+/// [`FixedPattern::ALL`], which the rule grammar accepts verbatim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct FixedPattern(&'static str);
+
+impl FixedPattern {
+    pub const VHOST_NET: FixedPattern = FixedPattern("/dev/vhost-net");
+    pub const VFIO_CONTAINER: FixedPattern = FixedPattern("/dev/vfio/vfio");
+    /// Every IOMMU group (libvirt's rule: the group is not known yet).
+    pub const VFIO_GROUPS: FixedPattern = FixedPattern("/dev/vfio/[0-9]*");
+    /// Every pty (this VM's own rule, before its pty has a number).
+    pub const PTYS: FixedPattern = FixedPattern("/dev/pts/[0-9]*");
+    pub const GL_DRI: FixedPattern = FixedPattern("/usr/lib{,32,64}/dri/*.so*");
+    pub const GL_DRI_MULTIARCH: FixedPattern = FixedPattern("/usr/lib/@{multiarch}/dri/*.so*");
+    pub const GL_FGLRX: FixedPattern = FixedPattern("/usr/lib/fglrx/dri/*.so*");
+    pub const GL_DRIRC: FixedPattern = FixedPattern("/etc/drirc");
+    pub const GL_DRIRC_D: FixedPattern = FixedPattern("/usr/share/drirc.d/{,*.conf}");
+    pub const GL_EGL_VENDOR_ETC: FixedPattern = FixedPattern("/etc/glvnd/egl_vendor.d/{,*}");
+    pub const GL_EGL_VENDOR: FixedPattern = FixedPattern("/usr/share/glvnd/egl_vendor.d/{,*}");
+    pub const GL_EGL_PLATFORM_DIR: FixedPattern =
+        FixedPattern("/usr/share/egl/egl_external_platform.d/");
+    pub const GL_EGL_PLATFORM: FixedPattern =
+        FixedPattern("/usr/share/egl/egl_external_platform.d/*");
+    pub const GL_PROC_MODULES: FixedPattern = FixedPattern("/proc/modules");
+    pub const GL_NVIDIA_PARAMS: FixedPattern = FixedPattern("/proc/driver/nvidia/params");
+    pub const GL_NVIDIACTL: FixedPattern = FixedPattern("/dev/nvidiactl");
+    pub const GL_DRI_DIR: FixedPattern = FixedPattern("/dev/dri/");
+    pub const GL_SYSFS_ATTRS: FixedPattern = FixedPattern(
+        "/sys/devices/**/{uevent,vendor,device,subsystem_vendor,subsystem_device,config,revision}",
+    );
+    pub const GL_CACHE: FixedPattern = FixedPattern("/var/lib/libvirt/.cache/");
+
+    pub const ALL: &'static [FixedPattern] = &[
+        Self::VHOST_NET,
+        Self::VFIO_CONTAINER,
+        Self::VFIO_GROUPS,
+        Self::PTYS,
+        Self::GL_DRI,
+        Self::GL_DRI_MULTIARCH,
+        Self::GL_FGLRX,
+        Self::GL_DRIRC,
+        Self::GL_DRIRC_D,
+        Self::GL_EGL_VENDOR_ETC,
+        Self::GL_EGL_VENDOR,
+        Self::GL_EGL_PLATFORM_DIR,
+        Self::GL_EGL_PLATFORM,
+        Self::GL_PROC_MODULES,
+        Self::GL_NVIDIA_PARAMS,
+        Self::GL_NVIDIACTL,
+        Self::GL_DRI_DIR,
+        Self::GL_SYSFS_ATTRS,
+        Self::GL_CACHE,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+/// One piece of a svirt-written pattern.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum PatternPart {
+    /// Text taken literally: a trusted prefix (the layout's directories, a
+    /// fixed device path) or a value already validated by the parser
+    /// (UUID, TPM version). Escaped in safe mode; `"` and control
+    /// characters are refused in every mode.
     Literal(String),
-    Glob(&'static str),
+    /// A name from the domain that must stay one path component (the
+    /// domain name in per-VM paths): checked like a literal, and `/`
+    /// is refused.
+    Name(String),
+    Glob(Glob),
 }
 
 /// What a grant names.
@@ -92,18 +205,87 @@ pub enum Target {
     /// against the restricted prefixes and escaped.
     Path(String),
     /// A directory named by the domain, granted with everything below it:
-    /// `"<dir>/**" <access>` plus `"<dir>/" r`. Checked like [`Target::Path`].
+    /// `"<dir>/**" <access>` plus `"<dir>/" r` (9p shares). Checked like
+    /// [`Target::Path`], and as a tree.
     Tree(String),
-    /// A pattern written by svirt (per-VM base rules, TPM state, fixed
-    /// devices). Not canonicalised or checked; literal parts are escaped.
+    /// `"<dir>/{,**}"`: a directory and everything below it, as libvirt's
+    /// driver asks with `-F` (memory backing, per-VM directories). Checked
+    /// like [`Target::Tree`].
+    Subtree(String),
+    /// `"<dir>/{,*}"`: a directory and its entries (a smartcard's NSS
+    /// database). Checked like [`Target::Tree`].
+    Entries(String),
+    /// A pattern written by svirt (per-VM base rules, TPM state). Not
+    /// canonicalised; literal parts are checked and escaped.
     Pattern(Vec<PatternPart>),
+    /// One of svirt's fixed patterns, written verbatim.
+    Fixed(FixedPattern),
 }
 
 impl Target {
-    /// A pattern that is all svirt-written glob text.
-    pub fn fixed(text: &'static str) -> Target {
-        Target::Pattern(vec![PatternPart::Glob(text)])
+    /// A short name of the target's kind, for reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Target::Path(_) => "path",
+            Target::Tree(_) => "tree",
+            Target::Subtree(_) => "subtree",
+            Target::Entries(_) => "entries",
+            Target::Pattern(_) => "pattern",
+            Target::Fixed(_) => "fixed",
+        }
     }
+
+    /// What was asked for, before any check: the path, or the pattern
+    /// with its pieces joined.
+    pub fn requested(&self) -> String {
+        match self {
+            Target::Path(p) | Target::Tree(p) | Target::Subtree(p) | Target::Entries(p) => {
+                p.clone()
+            }
+            Target::Fixed(f) => f.as_str().to_owned(),
+            Target::Pattern(parts) => parts
+                .iter()
+                .map(|p| match p {
+                    PatternPart::Literal(l) | PatternPart::Name(l) => l.as_str(),
+                    PatternPart::Glob(g) => g.as_str(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether the target is a directory granted with what lies below it.
+    pub fn is_tree(&self) -> bool {
+        matches!(
+            self,
+            Target::Tree(_) | Target::Subtree(_) | Target::Entries(_)
+        )
+    }
+}
+
+/// Which field of an image header named a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HeaderField {
+    BackingFile,
+    DataFile,
+    Extent,
+}
+
+impl fmt::Display for HeaderField {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            HeaderField::BackingFile => "backing file",
+            HeaderField::DataFile => "external data file",
+            HeaderField::Extent => "extent",
+        })
+    }
+}
+
+/// A path that an image header named, not the domain: untrusted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FromHeader {
+    /// The image whose header names the file.
+    pub image: String,
+    pub field: HeaderField,
 }
 
 /// Where a grant came from, for `--json`, `svirt explain` and comments.
@@ -272,6 +454,8 @@ pub struct Grant {
     /// A refused path is reported and skipped instead of failing the whole
     /// profile (libvirt ignores the result for render nodes).
     pub best_effort: bool,
+    /// Set when an image header, not the domain, named the path.
+    pub from_header: Option<FromHeader>,
     pub origin: Origin,
 }
 
@@ -285,37 +469,46 @@ impl Grant {
             quiet_write_deny: access.is_read_only(),
             comment: None,
             best_effort: false,
+            from_header: None,
             origin,
         }
     }
 
-    /// A directory tree named by the domain (9p shares).
-    pub fn tree(
-        dir: impl Into<String>,
-        access: Access,
-        quiet_write_deny: bool,
-        origin: Origin,
-    ) -> Grant {
+    /// A directory named by the domain, granted as a tree of one of the
+    /// shapes [`Target::Tree`], [`Target::Subtree`], [`Target::Entries`].
+    pub fn tree(target: Target, access: Access, quiet_write_deny: bool, origin: Origin) -> Grant {
+        debug_assert!(target.is_tree());
         Grant {
-            target: Target::Tree(dir.into()),
+            target,
             access,
             mode: Mode::Allow,
             quiet_write_deny,
             comment: None,
             best_effort: false,
+            from_header: None,
             origin,
         }
     }
 
     /// A svirt-written pattern.
     pub fn pattern(parts: Vec<PatternPart>, access: Access, origin: Origin) -> Grant {
+        Grant::svirt(Target::Pattern(parts), access, origin)
+    }
+
+    /// One of svirt's fixed patterns.
+    pub fn fixed(pattern: FixedPattern, access: Access, origin: Origin) -> Grant {
+        Grant::svirt(Target::Fixed(pattern), access, origin)
+    }
+
+    fn svirt(target: Target, access: Access, origin: Origin) -> Grant {
         Grant {
-            target: Target::Pattern(parts),
+            target,
             access,
             mode: Mode::Allow,
             quiet_write_deny: false,
             comment: None,
             best_effort: false,
+            from_header: None,
             origin,
         }
     }
@@ -334,6 +527,16 @@ impl Grant {
     /// See [`Grant::best_effort`].
     pub fn best_effort(mut self) -> Grant {
         self.best_effort = true;
+        self
+    }
+
+    /// Marks the path as named by an image header (see
+    /// [`crate::Settings::untrusted_header_paths`]).
+    pub fn from_header(mut self, image: impl Into<String>, field: HeaderField) -> Grant {
+        self.from_header = Some(FromHeader {
+            image: image.into(),
+            field,
+        });
         self
     }
 

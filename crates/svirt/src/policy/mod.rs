@@ -2,6 +2,7 @@
 //! here reads or writes files except through [`crate::host::Host`].
 
 pub mod escape;
+pub mod grammar;
 mod grant;
 mod name;
 pub mod path;
@@ -14,4 +15,4 @@ pub use render::{
     include_line, render_files, render_profile, TemplateError, FILES_HEADER, MAX_POLICY_FILE_BYTES,
     TEMPLATE_NAME_TOKEN,
 };
-pub use rules::{rules_for, Diagnostic, PolicyError, PolicyFailure, Rule, RuleSet};
+pub use rules::{rules_for, Diagnostic, PolicyError, PolicyFailure, Rule, RuleSet, VmContext};

@@ -16,6 +16,9 @@ pub const OVERRIDE_PREFIXES: &[&str] = &[
     "/etc/libvirt-sandbox/services/",
 ];
 
+/// Where PCI devices live in sysfs (the first override prefix).
+pub const PCI_SYSFS_PREFIX: &str = "/sys/devices/pci";
+
 /// Allowed read-only (kernels, initrds, firmware), refused read-write.
 pub const READ_ONLY_PREFIXES: &[&str] = &[
     "/boot/",
@@ -132,6 +135,208 @@ pub fn check_prefixes(path: &str, read_only: bool, how: PrefixMatch) -> PathVerd
         return PathVerdict::Restricted;
     }
     PathVerdict::Allowed
+}
+
+/// Locations no VM may have as a tree (a 9p share, a smartcard database,
+/// a `-F <dir>/{,**}` request): a tree that is one of these, contains one,
+/// or lies inside one hands the VM the host or other VMs. Matched per
+/// component, on top of [`RESTRICTED_PREFIXES`] and
+/// [`READ_ONLY_PREFIXES`]. The per-VM state directories are added from
+/// the [`crate::settings::Layout`] by [`no_tree_locations`].
+pub const NO_TREE_LOCATIONS: &[&str] = &[
+    "/",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/etc/apparmor.d",
+    "/etc/libvirt",
+    "/proc",
+    "/root",
+    "/run",
+    "/sys",
+    "/usr",
+    "/var/run",
+    "/var/lib/apparmor",
+];
+
+/// libvirt's own state below `LOCALSTATEDIR` and `RUNSTATEDIR`: other VMs'
+/// disks, NVRAM, TPM state, logs and sockets.
+const NO_TREE_STATE: &[(StateRoot, &str)] = &[
+    (StateRoot::Local, "/lib/libvirt"),
+    (StateRoot::Local, "/log/libvirt"),
+    (StateRoot::Local, "/log/swtpm"),
+    (StateRoot::Local, "/cache/libvirt"),
+    (StateRoot::Run, "/libvirt"),
+];
+
+#[derive(Clone, Copy)]
+enum StateRoot {
+    Local,
+    Run,
+}
+
+/// Every location a tree may not be, contain or lie inside.
+pub fn no_tree_locations(layout: &crate::settings::Layout) -> Vec<String> {
+    let mut out: Vec<String> = NO_TREE_LOCATIONS
+        .iter()
+        .chain(RESTRICTED_PREFIXES)
+        .chain(READ_ONLY_PREFIXES)
+        .chain(COMPONENT_RESTRICTED_EXTRA)
+        .map(|p| p.trim_end_matches('/').to_owned())
+        .map(|p| if p.is_empty() { "/".to_owned() } else { p })
+        .collect();
+    for (root, rest) in NO_TREE_STATE {
+        let base = match root {
+            StateRoot::Local => &layout.localstatedir,
+            StateRoot::Run => &layout.runstatedir,
+        };
+        out.push(format!("{}{rest}", base.trim_end_matches('/')));
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Read-only directory listings allowed inside a no-tree location:
+/// libvirt's default NSS database for host smartcards.
+pub const READ_ONLY_ENTRIES: &[&str] = &["/etc/pki/nssdb"];
+
+/// Why a tree was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TreeRefusal {
+    /// The directory is this location.
+    Is(String),
+    /// The directory contains this location.
+    Contains(String),
+    /// The directory lies inside this location.
+    Inside(String),
+}
+
+impl std::fmt::Display for TreeRefusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TreeRefusal::Is(l) => write!(f, "it is {l}"),
+            TreeRefusal::Contains(l) => write!(f, "it contains {l}"),
+            TreeRefusal::Inside(l) => write!(f, "it lies inside {l}"),
+        }
+    }
+}
+
+/// Whether `path` is `dir` or lies below it, per component.
+pub fn is_within(path: &str, dir: &str) -> bool {
+    if dir == "/" {
+        return path.starts_with('/');
+    }
+    match path.strip_prefix(dir) {
+        Some(rest) => rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    }
+}
+
+/// Checks a canonical directory (no trailing slash, `/` for the root)
+/// that would be granted as a tree. `own_names` are the last components
+/// that make a directory this VM's own (libvirt's per-run directories are
+/// named `domain-<id>-<name>` or `<id>-<name>`): such a directory may lie
+/// inside a no-tree location, but never be or contain one.
+pub fn check_tree(
+    dir: &str,
+    locations: &[String],
+    own_names: &[String],
+) -> Result<(), TreeRefusal> {
+    for l in locations {
+        if dir == l {
+            return Err(TreeRefusal::Is(l.clone()));
+        }
+    }
+    for l in locations {
+        if is_within(l, dir) {
+            return Err(TreeRefusal::Contains(l.clone()));
+        }
+    }
+    let last = dir.rsplit('/').next().unwrap_or("");
+    if own_names.iter().any(|n| n == last) {
+        return Ok(());
+    }
+    for l in locations.iter().filter(|l| *l != "/") {
+        if is_within(dir, l) {
+            return Err(TreeRefusal::Inside(l.clone()));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a canonical path is a file that PCI device assignment needs,
+/// in a PCI device's own sysfs directory:
+/// `/sys/devices/pci<dom>:<bus>/<addr>/…/<addr>/<file>`, with `<file>` one
+/// of `config`, `resource*`, `rom`, `reset`, `vendor`, `device` (the set
+/// [`crate::host::Host::pci_device_files`] yields). Anything else there
+/// (`remove`, `rescan`, `driver_override`, a bridge's files through `..`)
+/// is not.
+pub fn is_pci_assignment_file(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix(PCI_SYSFS_PREFIX) else {
+        return false;
+    };
+    let mut parts = rest.split('/');
+    let Some(root) = parts.next() else {
+        return false;
+    };
+    if !is_pci_root(root) {
+        return false;
+    }
+    let comps: Vec<&str> = parts.collect();
+    let Some((file, devices)) = comps.split_last() else {
+        return false;
+    };
+    !devices.is_empty()
+        && devices.iter().all(|d| is_pci_address(d))
+        && (matches!(*file, "config" | "rom" | "reset" | "vendor" | "device")
+            || is_resource_file(file))
+}
+
+fn is_hex(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// `<domain>:<bus>` after the `pci` of a root complex directory.
+fn is_pci_root(s: &str) -> bool {
+    matches!(s.split_once(':'), Some((d, b)) if is_hex(d, 4) && is_hex(b, 2))
+}
+
+/// `DDDD:BB:SS.F`
+fn is_pci_address(s: &str) -> bool {
+    let Some((dbs, f)) = s.split_once('.') else {
+        return false;
+    };
+    let mut it = dbs.split(':');
+    matches!(
+        (it.next(), it.next(), it.next(), it.next()),
+        (Some(d), Some(b), Some(sl), None) if is_hex(d, 4) && is_hex(b, 2) && is_hex(sl, 2)
+    ) && f.len() == 1
+        && f.bytes().all(|c| (b'0'..=b'7').contains(&c))
+}
+
+/// `resource`, `resourceN`, `resourceN_wc`.
+fn is_resource_file(s: &str) -> bool {
+    let Some(n) = s.strip_prefix("resource") else {
+        return false;
+    };
+    let n = n.strip_suffix("_wc").unwrap_or(n);
+    n.is_empty() || (n.len() <= 2 && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Checks that `name` is one path component: not empty, not `.` or `..`,
+/// no `/`. Names from the domain that become part of a path (an ivshmem
+/// name) must never leave their directory.
+pub fn check_component(name: &str) -> Result<(), &'static str> {
+    if name.is_empty() {
+        Err("it is empty")
+    } else if name == "." || name == ".." {
+        Err("it names a directory, not a file in it")
+    } else if name.contains('/') {
+        Err("it contains '/'")
+    } else {
+        Ok(())
+    }
 }
 
 /// glib's `g_path_get_dirname` for absolute paths: everything before the
@@ -256,5 +461,87 @@ mod tests {
             check_prefixes("/sys/devices/platform/x", false, c),
             Restricted
         );
+    }
+
+    fn locations() -> Vec<String> {
+        no_tree_locations(&crate::settings::Layout::default())
+    }
+
+    #[test]
+    fn trees_that_hand_over_the_host_are_refused() {
+        let l = locations();
+        let own = vec!["domain-1-vm".to_owned(), "1-vm".to_owned()];
+        let check = |d: &str| check_tree(d, &l, &own);
+        assert_eq!(check("/"), Err(TreeRefusal::Is("/".into())));
+        assert_eq!(check("/dev"), Err(TreeRefusal::Is("/dev".into())));
+        assert_eq!(
+            check("/var"),
+            Err(TreeRefusal::Contains("/var/cache/libvirt".into()))
+        );
+        assert_eq!(
+            check("/usr/local"),
+            Err(TreeRefusal::Contains("/usr/local/bin".into()))
+        );
+        assert_eq!(
+            check("/run/user/1000/x"),
+            Err(TreeRefusal::Inside("/run".into()))
+        );
+        assert_eq!(
+            check("/var/lib/libvirt/images"),
+            Err(TreeRefusal::Inside("/var/lib/libvirt".into()))
+        );
+        assert_eq!(check("/dev/shm"), Err(TreeRefusal::Inside("/dev".into())));
+        assert!(check("/var/lib/libvirt/qemu").is_err());
+        assert!(check("/root/share").is_err());
+        assert!(check("/etc/pki/nssdb").is_err());
+        // Ordinary shares, and this VM's own per-run directories.
+        assert_eq!(check("/srv/share"), Ok(()));
+        assert_eq!(check("/home/user/share"), Ok(()));
+        assert_eq!(check("/var/lib/libvirt/qemu/domain-1-vm"), Ok(()));
+        assert_eq!(check("/dev/hugepages/libvirt/qemu/1-vm"), Ok(()));
+        assert!(check("/var/lib/libvirt/qemu/domain-2-other").is_err());
+        // A directory named like the VM still may not be or hold a location.
+        assert!(check_tree("/1-vm", &["/1-vm/x".to_owned()], &own).is_err());
+    }
+
+    #[test]
+    fn pci_assignment_files_only() {
+        let dev = "/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0";
+        for f in [
+            "config",
+            "resource",
+            "resource0",
+            "resource2_wc",
+            "rom",
+            "reset",
+        ] {
+            assert!(is_pci_assignment_file(&format!("{dev}/{f}")), "{f}");
+        }
+        for f in [
+            "remove",
+            "rescan",
+            "driver_override",
+            "power/control",
+            "resourcex",
+        ] {
+            assert!(!is_pci_assignment_file(&format!("{dev}/{f}")), "{f}");
+        }
+        assert!(!is_pci_assignment_file("/sys/devices/pci0000:00/config"));
+        assert!(!is_pci_assignment_file(
+            "/sys/devices/pci0000:00/0000:00:01.0/../remove"
+        ));
+        assert!(!is_pci_assignment_file("/sys/devices/platform/config"));
+        assert!(!is_pci_assignment_file(
+            "/sys/devices/pcifoo/0000:00:01.0/config"
+        ));
+    }
+
+    #[test]
+    fn components() {
+        assert!(check_component("plain0").is_ok());
+        assert!(check_component("a..b").is_ok());
+        for bad in ["", ".", "..", "../sda", "a/b", "/abs"] {
+            assert!(check_component(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -3,7 +3,10 @@
 //! emitted first.
 
 use super::{short_name, Collector};
-use crate::policy::{Access, Grant, Origin, PatternPart::Glob, PatternPart::Literal};
+use crate::policy::Glob::{AnyDirs, AnyFile, TunnelMigrate};
+use crate::policy::{
+    Access, Grant, Origin, PatternPart::Glob, PatternPart::Literal, PatternPart::Name,
+};
 
 /// Virt types that get the base rules (and a `.files` include).
 pub fn is_qemu_family(virt_type: &str) -> bool {
@@ -22,26 +25,27 @@ pub(super) fn add(cx: &mut Collector) {
             "QEMU log",
             vec![
                 Literal(format!("{var}/log/libvirt/")),
-                Glob("**/"),
-                Literal(format!("{name}.log")),
+                Glob(AnyDirs),
+                Name(format!("{name}.log")),
             ],
             Access::W,
         ),
         (
             "legacy monitor socket",
-            vec![Literal(format!(
-                "{var}/lib/libvirt/qemu/domain-{name}/monitor.sock"
-            ))],
+            vec![
+                Literal(format!("{var}/lib/libvirt/qemu/")),
+                Name(format!("domain-{name}")),
+                Literal("/monitor.sock".to_owned()),
+            ],
             Access::RW,
         ),
         (
             "private run directory",
             vec![
-                Literal(format!(
-                    "{var}/lib/libvirt/qemu/domain-{}/",
-                    short_name(cx.domain)
-                )),
-                Glob("*"),
+                Literal(format!("{var}/lib/libvirt/qemu/")),
+                Name(format!("domain-{}", short_name(cx.domain))),
+                Literal("/".to_owned()),
+                Glob(AnyFile),
             ],
             Access::RW,
         ),
@@ -49,8 +53,8 @@ pub(super) fn add(cx: &mut Collector) {
             "pid file",
             vec![
                 Literal(format!("{run}/libvirt/")),
-                Glob("**/"),
-                Literal(format!("{name}.pid")),
+                Glob(AnyDirs),
+                Name(format!("{name}.pid")),
             ],
             Access::RWK,
         ),
@@ -58,8 +62,8 @@ pub(super) fn add(cx: &mut Collector) {
             "tunnelled migration pipe",
             vec![
                 Literal(format!("{run}/libvirt/")),
-                Glob("**/*.tunnelmigrate.dest."),
-                Literal(name.clone()),
+                Glob(TunnelMigrate),
+                Name(name.clone()),
             ],
             Access::RW,
         ),
@@ -82,11 +86,11 @@ mod tests {
         assert_eq!(
             show(&r.grants),
             [
-                "«/var/log/libvirt/»**/«virt-aa-helper-test.log» w",
-                "«/var/lib/libvirt/qemu/domain-virt-aa-helper-test/monitor.sock» rw",
-                "«/var/lib/libvirt/qemu/domain--1-virt-aa-helper-test/»* rw",
-                "«/run/libvirt/»**/«virt-aa-helper-test.pid» rwk",
-                "«/run/libvirt/»**/*.tunnelmigrate.dest.«virt-aa-helper-test» rw",
+                "«/var/log/libvirt/»**/‹virt-aa-helper-test.log› w",
+                "«/var/lib/libvirt/qemu/»‹domain-virt-aa-helper-test›«/monitor.sock» rw",
+                "«/var/lib/libvirt/qemu/»‹domain--1-virt-aa-helper-test›«/»* rw",
+                "«/run/libvirt/»**/‹virt-aa-helper-test.pid› rwk",
+                "«/run/libvirt/»**/*.tunnelmigrate.dest.‹virt-aa-helper-test› rw",
             ]
         );
         assert!(r.grants.iter().all(|g| !g.quiet_write_deny));
@@ -103,11 +107,11 @@ mod tests {
         let shown = show(&r.grants);
         assert_eq!(
             shown[2],
-            "«/usr/local/var/lib/libvirt/qemu/domain-42-a-rather-long-domain/»* rw"
+            "«/usr/local/var/lib/libvirt/qemu/»‹domain-42-a-rather-long-domain›«/»* rw"
         );
         assert_eq!(
             shown[3],
-            "«/usr/local/var/run/libvirt/»**/«a-rather-long-domain-name-for-truncation.pid» rwk"
+            "«/usr/local/var/run/libvirt/»**/‹a-rather-long-domain-name-for-truncation.pid› rwk"
         );
     }
 

@@ -17,7 +17,7 @@
 
 use super::{non_empty, Collector};
 use crate::domain::CharDev;
-use crate::policy::{Access, Grant, Origin, PatternPart};
+use crate::policy::{Access, FixedPattern, Grant, Origin};
 
 pub(super) fn add(cx: &mut Collector) {
     let devices = &cx.domain.devices;
@@ -96,8 +96,8 @@ fn add_one(cx: &mut Collector, dev: &CharDev, index: usize, split_pipe: bool) {
         // Before start the pty has no number; QEMU opens the one it
         // allocates by path. The grant is this VM's alone, unlike a console
         // glob in a shared abstraction.
-        cx.push(Grant::pattern(
-            vec![PatternPart::Glob("/dev/pts/[0-9]*")],
+        cx.push(Grant::fixed(
+            FixedPattern::PTYS,
             Access::RW,
             origin("pty allocated at start"),
         ));

@@ -4,7 +4,7 @@
 
 use super::{non_empty, Collector};
 use crate::domain::{Backing, StorageSource, StorageType};
-use crate::policy::{Access, Grant, Origin};
+use crate::policy::{Access, Grant, HeaderField, Origin};
 
 /// libvirt's (and QEMU's) limit on the depth of a backing chain.
 pub const MAX_CHAIN_DEPTH: usize = 200;
@@ -99,30 +99,101 @@ pub(super) fn add_chain(
                 cx.warn(warning);
             }
             // The header's data file only counts when the XML names none.
-            if top.data_store.is_some() {
+            let declared = top.data_store.is_some();
+            if declared {
                 add_declared_data_file(cx, top, top_access, data_origin(0));
-            } else if let Some(layer) = chain.layers.first() {
-                add_probed_data_file(cx, &layer.data_file, top_access, data_origin(0));
             }
             if let Some(layer) = chain.layers.first() {
-                add_extents(cx, &layer.extents, top_access, data_origin(0));
+                add_header_files(cx, layer, !declared, top_access, data_origin(0));
             }
-            for (depth, layer) in chain
+            for (depth, pair) in chain
                 .layers
-                .iter()
+                .windows(2)
                 .enumerate()
-                .skip(1)
+                .map(|(i, w)| (i + 1, w))
                 .take(MAX_CHAIN_DEPTH)
             {
+                let (above, layer) = (&pair[0], &pair[1]);
                 if layer.path.is_empty() {
                     continue;
                 }
-                cx.push(Grant::path(layer.path.clone(), Access::RK, origin(depth)));
-                add_probed_data_file(cx, &layer.data_file, Access::RK, data_origin(depth));
-                add_extents(cx, &layer.extents, Access::RK, data_origin(depth));
+                cx.push(
+                    Grant::path(layer.path.clone(), Access::RK, origin(depth))
+                        .from_header(above.path.clone(), HeaderField::BackingFile),
+                );
+                add_header_files(cx, layer, true, Access::RK, data_origin(depth));
             }
         }
     }
+}
+
+/// The files a layer's own header names besides its backing file: the
+/// qcow2 external data file and VMDK extents, when their switches are on.
+/// QEMU opens them with the layer's access, but a header can name any
+/// file: with [`crate::Settings::untrusted_header_paths`], those of a
+/// writable layer are granted only if the domain itself names them
+/// writable, and those of a read-only layer get `rk` without the quiet
+/// write deny (which would override a grant the domain makes).
+fn add_header_files(
+    cx: &mut Collector,
+    layer: &crate::image::ProbedLayer,
+    data_file: bool,
+    access: Access,
+    origin: Origin,
+) {
+    let mut named: Vec<(&str, HeaderField)> = Vec::new();
+    if data_file && cx.settings.qcow2_data_file {
+        if let Some(path) = non_empty(&layer.data_file) {
+            named.push((path, HeaderField::DataFile));
+        }
+    }
+    if cx.settings.vmdk_extents {
+        named.extend(
+            layer
+                .extents
+                .iter()
+                .map(|e| (e.as_str(), HeaderField::Extent)),
+        );
+    }
+    for (path, field) in named {
+        let origin = origin.clone();
+        if !cx.settings.untrusted_header_paths {
+            cx.push(Grant::path(path, access, origin));
+            continue;
+        }
+        let grant = if access.is_read_only() {
+            Grant::path(path, Access::RK, origin).without_write_deny()
+        } else if declared_writable(cx, path) {
+            Grant::path(path, access, origin)
+        } else {
+            cx.warn(format!(
+                "{}: the {field} its header names, {path}, is not granted: an image header \
+                 cannot give write access; name it in the domain (<dataStore>, or as a \
+                 writable disk) to grant it",
+                layer.path
+            ));
+            continue;
+        };
+        cx.push(grant.from_header(layer.path.clone(), field));
+    }
+}
+
+/// Whether the domain itself names `path` with write access: a writable
+/// disk's source or its `<dataStore>`. Compared after canonicalisation.
+fn declared_writable(cx: &Collector, path: &str) -> bool {
+    let canonical = |p: &str| crate::policy::path::canonicalize(p, cx.host).ok();
+    let Some(want) = canonical(path) else {
+        return false;
+    };
+    cx.domain
+        .devices
+        .disks
+        .iter()
+        .filter_map(|d| d.source.as_ref())
+        .filter(|s| !s.readonly)
+        .flat_map(|s| [local_path(s), s.data_store.as_deref().and_then(local_path)])
+        .flatten()
+        .any(|p| canonical(p).as_deref() == Some(want.as_str()))
 }
 
 /// The host path of a layer QEMU opens by path (file, block, dir).
@@ -145,30 +216,6 @@ fn add_declared_data_file(
     }
     if let Some(path) = layer.data_store.as_deref().and_then(local_path) {
         cx.push(Grant::path(path, access, origin));
-    }
-}
-
-fn add_probed_data_file(
-    cx: &mut Collector,
-    data_file: &Option<String>,
-    access: Access,
-    origin: Origin,
-) {
-    if !cx.settings.qcow2_data_file {
-        return;
-    }
-    if let Some(path) = non_empty(data_file) {
-        cx.push(Grant::path(path, access, origin));
-    }
-}
-
-/// VMDK extent files: QEMU opens them with their descriptor's access.
-fn add_extents(cx: &mut Collector, extents: &[String], access: Access, origin: Origin) {
-    if !cx.settings.vmdk_extents {
-        return;
-    }
-    for extent in extents {
-        cx.push(Grant::path(extent.clone(), access, origin.clone()));
     }
 }
 
@@ -407,9 +454,34 @@ mod tests {
             top_extents: vec!["/img/split-f001.vmdk".into()],
             ..FakeHost::default()
         };
+        // Safe mode: a header cannot give write access; the extent of a
+        // writable descriptor is left out with a warning naming it.
         let safe = grants_for(&d, &Settings::safe(), &host).unwrap();
+        assert_eq!(show(&safe.grants), vec!["/img/split.vmdk rwk"]);
+        assert!(
+            safe.warnings[0].contains("/img/split-f001.vmdk")
+                && safe.warnings[0].contains("extent"),
+            "{:?}",
+            safe.warnings
+        );
+        // Read-only, the extent is readable, without the write deny.
+        if let Some(src) = d.devices.disks[0].source.as_mut() {
+            src.readonly = true;
+        }
+        let ro = grants_for(&d, &Settings::safe(), &host).unwrap();
         assert_eq!(
-            show(&safe.grants),
+            show(&ro.grants),
+            vec!["/img/split.vmdk rk +quiet-deny", "/img/split-f001.vmdk rk"]
+        );
+        // The switches without the header check: the layer's access.
+        let mut trusting = Settings::safe();
+        trusting.untrusted_header_paths = false;
+        if let Some(src) = d.devices.disks[0].source.as_mut() {
+            src.readonly = false;
+        }
+        let t = grants_for(&d, &trusting, &host).unwrap();
+        assert_eq!(
+            show(&t.grants),
             vec!["/img/split.vmdk rwk", "/img/split-f001.vmdk rwk"]
         );
         let compat = grants_for(&d, &Settings::libvirt_compatible(), &host).unwrap();

@@ -6,7 +6,7 @@
 //! process, and its socket lives in the per-run directory.
 
 use super::{non_empty, Collector};
-use crate::policy::{Access, Grant, Origin};
+use crate::policy::{Access, Grant, Origin, Target};
 
 pub(super) fn add(cx: &mut Collector) {
     for (index, fs) in cx.domain.devices.filesystems.iter().enumerate() {
@@ -18,7 +18,7 @@ pub(super) fn add(cx: &mut Collector) {
         };
         let access = if fs.readonly { Access::R } else { Access::RWL };
         cx.push(Grant::tree(
-            dir,
+            Target::Tree(dir.to_owned()),
             access,
             false,
             Origin::Filesystem { index },

@@ -54,6 +54,13 @@ pub enum ResourcesError {
          X authority file to be named with xauth='…'"
     )]
     SdlWithoutXauth { index: usize },
+    /// A name that becomes a path component is not one.
+    #[error("{device}: refused, its name {name:?} must be one path component: {reason}")]
+    BadName {
+        device: String,
+        name: String,
+        reason: &'static str,
+    },
 }
 
 /// Every grant `domain` needs, in libvirt's order (§3.4).
@@ -80,7 +87,7 @@ pub fn grants_for(
     net::add(&mut cx);
     memory::add(&mut cx);
     fwcfg::add(&mut cx);
-    shmem::add(&mut cx);
+    shmem::add(&mut cx)?;
     tpm::add(&mut cx);
     smartcard::add(&mut cx);
     trailing::add(&mut cx);

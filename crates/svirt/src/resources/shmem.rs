@@ -1,14 +1,25 @@
 //! Shared memory (§3.2), `rw`: the ivshmem server socket when a `<server>`
 //! is configured (libvirt's default socket path when it names none);
 //! otherwise `/dev/shm/<name>` for ivshmem-plain, and the default socket
-//! path for ivshmem-doorbell and legacy ivshmem.
+//! path for ivshmem-doorbell and legacy ivshmem. With
+//! [`crate::Settings::contained_names`] the name must be one path
+//! component.
 
-use super::Collector;
-use crate::policy::{Access, Grant, Origin};
+use super::{Collector, ResourcesError};
+use crate::policy::{path::check_component, Access, Grant, Origin};
 
-pub(super) fn add(cx: &mut Collector) {
+pub(super) fn add(cx: &mut Collector) -> Result<(), ResourcesError> {
     let var = &cx.settings.layout.localstatedir;
     for (index, shmem) in cx.domain.devices.shmems.iter().enumerate() {
+        if cx.settings.contained_names {
+            // The name is joined into /dev/shm/<name> and the default
+            // socket path: `../sda` must not become /dev/sda.
+            check_component(&shmem.name).map_err(|reason| ResourcesError::BadName {
+                device: format!("shmem {index}"),
+                name: shmem.name.clone(),
+                reason,
+            })?;
+        }
         let default_socket = || format!("{var}/lib/libvirt/shmem-{}-sock", shmem.name);
         let path = match (&shmem.server, shmem.model.as_deref()) {
             (Some(server), _) => match server.path.as_deref() {
@@ -20,6 +31,7 @@ pub(super) fn add(cx: &mut Collector) {
         };
         cx.push(Grant::path(path, Access::RW, Origin::Shmem { index }));
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,11 +1,12 @@
 //! Smartcards (§3.2): host and host-certificates modes read an NSS
-//! database directory, granted `rk` as the pattern `<db>/{,*}`
-//! (`/etc/pki/nssdb` unless `<database>` names another). Passthrough
-//! smartcards talk over a chardev and get nothing.
+//! database directory, granted `rk` as its entries `<db>/{,*}`
+//! (`/etc/pki/nssdb` unless `<database>` names another). The database is
+//! checked like any directory granted as a tree. Passthrough smartcards
+//! talk over a chardev and get nothing.
 
 use super::Collector;
 use crate::domain::Smartcard;
-use crate::policy::{Access, Grant, Origin, PatternPart};
+use crate::policy::{Access, Grant, Origin, Target};
 
 /// libvirt's default NSS database.
 pub const DEFAULT_DATABASE: &str = "/etc/pki/nssdb";
@@ -20,12 +21,10 @@ pub(super) fn add(cx: &mut Collector) {
             },
             Smartcard::Passthrough => continue,
         };
-        cx.push(Grant::pattern(
-            vec![
-                PatternPart::Literal(db.to_owned()),
-                PatternPart::Glob("/{,*}"),
-            ],
+        cx.push(Grant::tree(
+            Target::Entries(db.to_owned()),
             Access::RK,
+            false,
             Origin::Smartcard { index },
         ));
     }
@@ -54,9 +53,9 @@ mod tests {
         assert_eq!(
             show(&r.grants),
             [
-                "«/etc/pki/nssdb»/{,*} rk",
-                "«/srv/nss db»/{,*} rk",
-                "«/etc/pki/nssdb»/{,*} rk",
+                "entries /etc/pki/nssdb rk",
+                "entries /srv/nss db rk",
+                "entries /etc/pki/nssdb rk",
             ]
         );
     }

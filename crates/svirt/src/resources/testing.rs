@@ -25,6 +25,8 @@ pub struct FakeHost {
     pub realpaths: BTreeMap<String, String>,
     /// VMDK extents the top image's header names.
     pub top_extents: Vec<String>,
+    /// Block and character devices.
+    pub devices: Vec<String>,
     /// Paths `probe_chain` was asked about.
     pub probed: RefCell<Vec<String>>,
 }
@@ -78,6 +80,10 @@ impl Host for FakeHost {
     fn exists(&self, path: &Path) -> bool {
         self.existing.iter().any(|e| Path::new(e) == path)
     }
+
+    fn is_device(&self, path: &Path) -> bool {
+        self.devices.iter().any(|e| Path::new(e) == path)
+    }
 }
 
 /// A KVM domain with no devices.
@@ -108,11 +114,15 @@ pub fn show(grants: &[Grant]) -> Vec<String> {
             let target = match &g.target {
                 Target::Path(p) => p.clone(),
                 Target::Tree(d) => format!("tree {d}"),
+                Target::Subtree(d) => format!("subtree {d}"),
+                Target::Entries(d) => format!("entries {d}"),
+                Target::Fixed(f) => f.as_str().to_owned(),
                 Target::Pattern(parts) => parts
                     .iter()
                     .map(|p| match p {
                         PatternPart::Literal(l) => format!("«{l}»"),
-                        PatternPart::Glob(g) => (*g).to_owned(),
+                        PatternPart::Name(n) => format!("‹{n}›"),
+                        PatternPart::Glob(g) => g.as_str().to_owned(),
                     })
                     .collect(),
             };

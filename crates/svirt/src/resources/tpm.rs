@@ -16,7 +16,10 @@ use std::path::Path;
 
 use super::{non_empty, short_name, Collector};
 use crate::domain::TpmBackend;
-use crate::policy::{Access, Grant, Origin, PatternPart::Glob, PatternPart::Literal};
+use crate::policy::Glob::Everything;
+use crate::policy::{
+    Access, Grant, Origin, PatternPart::Glob, PatternPart::Literal, PatternPart::Name,
+};
 
 /// The device a passthrough TPM uses when the XML names none.
 pub const DEFAULT_TPM_DEVICE: &str = "/dev/tpm0";
@@ -62,40 +65,36 @@ fn add_emulator(
         Some(v) => format!("tpm{v}"),
         None => "(null)".to_owned(),
     };
-    let state = format!("{var}/lib/libvirt/swtpm/{uuid}/{dir}/");
+    let state = || {
+        vec![
+            Literal(format!("{var}/lib/libvirt/swtpm/")),
+            Name(uuid.clone()),
+            Literal("/".to_owned()),
+            Name(dir.clone()),
+            Literal("/".to_owned()),
+        ]
+    };
+    let swtpm_run = |suffix: &str| {
+        vec![
+            Literal(format!("{run}/libvirt/qemu/swtpm/")),
+            Name(format!("{short}-swtpm.{suffix}")),
+        ]
+    };
+    let mut everything = state();
+    everything.push(Glob(Everything));
     let grants = [
+        Grant::pattern(swtpm_run("sock"), Access::RW, origin("swtpm socket")),
+        Grant::pattern(state(), Access::R, origin("swtpm state directory")),
+        Grant::pattern(everything, Access::RWK, origin("swtpm state")),
         Grant::pattern(
-            vec![Literal(format!(
-                "{run}/libvirt/qemu/swtpm/{short}-swtpm.sock"
-            ))],
-            Access::RW,
-            origin("swtpm socket"),
-        ),
-        Grant::pattern(
-            vec![Literal(state.clone())],
-            Access::R,
-            origin("swtpm state directory"),
-        ),
-        Grant::pattern(
-            vec![Literal(state), Glob("**")],
-            Access::RWK,
-            origin("swtpm state"),
-        ),
-        Grant::pattern(
-            vec![Literal(format!(
-                "{var}/log/swtpm/libvirt/qemu/{}-swtpm.log",
-                cx.domain.name
-            ))],
+            vec![
+                Literal(format!("{var}/log/swtpm/libvirt/qemu/")),
+                Name(format!("{}-swtpm.log", cx.domain.name)),
+            ],
             Access::W,
             origin("swtpm log"),
         ),
-        Grant::pattern(
-            vec![Literal(format!(
-                "{run}/libvirt/qemu/swtpm/{short}-swtpm.pid"
-            ))],
-            Access::RW,
-            origin("swtpm pid file"),
-        ),
+        Grant::pattern(swtpm_run("pid"), Access::RW, origin("swtpm pid file")),
     ];
     for g in grants {
         cx.push(g);
@@ -152,11 +151,11 @@ mod tests {
         assert_eq!(
             got,
             [
-                "«/run/libvirt/qemu/swtpm/9-virt-aa-helper-test-swtpm.sock» rw",
-                "«/var/lib/libvirt/swtpm/00000000-0000-0000-0000-0123456789ab/tpm2/» r",
-                "«/var/lib/libvirt/swtpm/00000000-0000-0000-0000-0123456789ab/tpm2/»** rwk",
-                "«/var/log/swtpm/libvirt/qemu/virt-aa-helper-test-swtpm.log» w",
-                "«/run/libvirt/qemu/swtpm/9-virt-aa-helper-test-swtpm.pid» rw",
+                "«/run/libvirt/qemu/swtpm/»‹9-virt-aa-helper-test-swtpm.sock› rw",
+                "«/var/lib/libvirt/swtpm/»‹00000000-0000-0000-0000-0123456789ab›«/»‹tpm2›«/» r",
+                "«/var/lib/libvirt/swtpm/»‹00000000-0000-0000-0000-0123456789ab›«/»‹tpm2›«/»** rwk",
+                "«/var/log/swtpm/libvirt/qemu/»‹virt-aa-helper-test-swtpm.log› w",
+                "«/run/libvirt/qemu/swtpm/»‹9-virt-aa-helper-test-swtpm.pid› rw",
             ]
         );
     }
@@ -167,14 +166,14 @@ mod tests {
         let got = run(emulator(Some("1.2")), &s, &FakeHost::default(), None);
         assert_eq!(
             got[1],
-            "«/var/lib/libvirt/swtpm/00000000-0000-0000-0000-0123456789ab/tpm1.2/» r"
+            "«/var/lib/libvirt/swtpm/»‹00000000-0000-0000-0000-0123456789ab›«/»‹tpm1.2›«/» r"
         );
         assert_eq!(
             got[0],
-            "«/run/libvirt/qemu/swtpm/-1-virt-aa-helper-test-swtpm.sock» rw"
+            "«/run/libvirt/qemu/swtpm/»‹-1-virt-aa-helper-test-swtpm.sock› rw"
         );
         let got = run(emulator(None), &s, &FakeHost::default(), None);
-        assert!(got[1].contains("/(null)/"), "{got:?}");
+        assert!(got[1].contains("‹(null)›"), "{got:?}");
     }
 
     #[test]

@@ -5,17 +5,17 @@
 //! writes, so that the `.files` matches byte for byte.
 
 use super::Collector;
-use crate::policy::{Access, Grant, Origin, Target};
+use crate::policy::{Access, FixedPattern as F, Grant, Origin};
 
 pub(super) fn add(cx: &mut Collector) {
     if cx.needs.vhost_net {
-        cx.push(fixed("/dev/vhost-net", Access::RW, Origin::VhostNet));
+        cx.push(Grant::fixed(F::VHOST_NET, Access::RW, Origin::VhostNet));
     }
     if cx.needs.vfio {
-        cx.push(fixed("/dev/vfio/vfio", Access::RW, Origin::Vfio));
+        cx.push(Grant::fixed(F::VFIO_CONTAINER, Access::RW, Origin::Vfio));
         // Every IOMMU group: the group is only known once the device is
         // bound, which is after the profile is made.
-        cx.push(fixed("/dev/vfio/[0-9]*", Access::RW, Origin::Vfio));
+        cx.push(Grant::fixed(F::VFIO_GROUPS, Access::RW, Origin::Vfio));
     }
     if cx.needs.gl {
         for g in gl_block() {
@@ -24,41 +24,28 @@ pub(super) fn add(cx: &mut Collector) {
     }
 }
 
-fn fixed(pattern: &'static str, access: Access, origin: Origin) -> Grant {
-    Grant {
-        target: Target::fixed(pattern),
-        ..Grant::pattern(Vec::new(), access, origin)
-    }
-}
-
 /// Mesa/DRI, EGL and NVIDIA paths that QEMU's GL rendering opens.
 fn gl_block() -> Vec<Grant> {
-    let gl = |pattern, access| fixed(pattern, access, Origin::Gl);
+    let gl = |pattern, access| Grant::fixed(pattern, access, Origin::Gl);
     vec![
-        gl("/usr/lib{,32,64}/dri/*.so*", Access::MR)
-            .with_comment("DRI/Mesa/(e)GL config and driver paths"),
-        gl("/usr/lib/@{multiarch}/dri/*.so*", Access::MR),
-        gl("/usr/lib/fglrx/dri/*.so*", Access::MR),
-        gl("/etc/drirc", Access::R),
-        gl("/usr/share/drirc.d/{,*.conf}", Access::R),
-        gl("/etc/glvnd/egl_vendor.d/{,*}", Access::R),
-        gl("/usr/share/glvnd/egl_vendor.d/{,*}", Access::R),
-        gl("/usr/share/egl/egl_external_platform.d/", Access::R),
-        gl("/usr/share/egl/egl_external_platform.d/*", Access::R),
-        gl("/proc/modules", Access::R),
-        gl("/proc/driver/nvidia/params", Access::R),
-        gl("/dev/nvidiactl", Access::RW),
-        gl("/dev/dri/", Access::R).with_comment("Probe DRI device attributes"),
-        gl(
-            "/sys/devices/**/{uevent,vendor,device,subsystem_vendor,subsystem_device,config,revision}",
-            Access::R,
-        ),
+        gl(F::GL_DRI, Access::MR).with_comment("DRI/Mesa/(e)GL config and driver paths"),
+        gl(F::GL_DRI_MULTIARCH, Access::MR),
+        gl(F::GL_FGLRX, Access::MR),
+        gl(F::GL_DRIRC, Access::R),
+        gl(F::GL_DRIRC_D, Access::R),
+        gl(F::GL_EGL_VENDOR_ETC, Access::R),
+        gl(F::GL_EGL_VENDOR, Access::R),
+        gl(F::GL_EGL_PLATFORM_DIR, Access::R),
+        gl(F::GL_EGL_PLATFORM, Access::R),
+        gl(F::GL_PROC_MODULES, Access::R),
+        gl(F::GL_NVIDIA_PARAMS, Access::R),
+        gl(F::GL_NVIDIACTL, Access::RW),
+        gl(F::GL_DRI_DIR, Access::R).with_comment("Probe DRI device attributes"),
+        gl(F::GL_SYSFS_ATTRS, Access::R),
         // libvirt's comment, typos included, for byte-identical output.
-        gl("/var/lib/libvirt/.cache/", Access::W)
-            .denied()
-            .with_comment(
-                "dri libs will trigger that, but t is not requited and DAC would deny it anyway",
-            ),
+        gl(F::GL_CACHE, Access::W).denied().with_comment(
+            "dri libs will trigger that, but t is not requited and DAC would deny it anyway",
+        ),
     ]
 }
 
