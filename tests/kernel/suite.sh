@@ -36,7 +36,7 @@
 #       qemu      the other VM's disk is also in the VM's definition (tests 5, 6)
 #       libvirt   the local hook for Debian's abstraction is not installed (test 6)
 #       untrusted /etc/svirt/virt-aa-helper.conf "mode = compat" (test 7: the
-#                 share of / is granted; test 2 fails too)
+#                 share of / is granted; tests 2, 3 and libvirt-e2e fail too)
 # If AAVM_OUT is set (the rig sets it), the generated profiles and the
 # AppArmor part of dmesg are copied there.
 set -u
