@@ -20,6 +20,8 @@
 #     abstraction  qemu-boots.sh: svirt's abstraction boots a guest kernel,
 #                  and other VMs' files stay denied
 #   6 libvirt      tests 1 and 5 again with Debian's libvirt template
+#   7 untrusted    issue 10: a qcow2 header naming another VM's disk as its
+#                  data file grants nothing; a 9p share of / is refused
 #     libvirt-e2e  libvirt-e2e.sh: an unmodified libvirtd with svirt's
 #                  helper swapped in (issue 7), and libvirt's own as control
 #
@@ -33,6 +35,8 @@
 #       removal   virt-aa-helper -d -D (dry run) and no svirt unload (test 4)
 #       qemu      the other VM's disk is also in the VM's definition (tests 5, 6)
 #       libvirt   the local hook for Debian's abstraction is not installed (test 6)
+#       untrusted /etc/svirt/virt-aa-helper.conf "mode = compat" (test 7: the
+#                 share of / is granted; tests 2, 3 and libvirt-e2e fail too)
 # If AAVM_OUT is set (the rig sets it), the generated profiles and the
 # AppArmor part of dmesg are copied there.
 set -u
@@ -115,7 +119,8 @@ mkimg() { # FILE [qcow2 [BACKING]] | FILE raw
 	fi || die "cannot create $f"
 }
 
-# A domain XML: NAME UUID DISK... where DISK is PATH:FORMAT[:ro]. No
+# A domain XML: NAME UUID DISK... where DISK is PATH:FORMAT[:ro], or
+# fs=DIR:TAG for a 9p share of DIR (<filesystem type='mount'>). No
 # <backingStore>: the helper must read the chain from the image headers.
 domain_xml() {
 	local name=$1 uuid=$2 d p fmt ro dev=a
@@ -124,6 +129,13 @@ domain_xml() {
 	echo "<memory unit='KiB'>65536</memory><os><type arch='x86_64'>hvm</type></os><devices>"
 	echo "<emulator>/usr/bin/qemu-system-x86_64</emulator>"
 	for d in "$@"; do
+		case "$d" in
+		fs=*)
+			p=${d#fs=}
+			echo "<filesystem type='mount' accessmode='passthrough'><source dir='${p%:*}'/><target dir='${p##*:}'/></filesystem>"
+			continue
+			;;
+		esac
 		p=${d%%:*}
 		fmt=${d#*:}
 		ro=""
@@ -189,7 +201,7 @@ use_debian_template() {
 # Which helper the tests run: the real one, or /bin/true (BREAK=helper).
 H=$HELPER
 [ "$BREAK" = helper ] && H=/bin/true
-if [ "$BREAK" = escaping ]; then
+if [ "$BREAK" = escaping ] || [ "$BREAK" = untrusted ]; then
 	mkdir -p /etc/svirt && echo "mode = compat" >/etc/svirt/virt-aa-helper.conf
 else
 	rm -f /etc/svirt/virt-aa-helper.conf
@@ -648,6 +660,126 @@ test_qemu() { # TAG (qemu | libvirt-qemu)
 		fail "unexpected DENIED lines: $(echo "$unexpected" | sed -E 's/.*(operation=)/\1/' | head -5)"
 }
 
+# ============================================================== 7 untrusted ==
+# Issue 10: paths that a VM could have written itself (image headers) are not
+# trusted, and no tree grant covers a system location.
+test_untrusted() {
+	local d=$W/untrusted uuid prof xml out rc a b l unexpected
+	# a) VM A's writable top image is a qcow2 whose header names VM B's disk
+	#    as its external data file (data_file_raw: A's guest sees B's bytes).
+	a=$d/a.qcow2
+	b=$W/vmb/disk.img
+	mkdir -p "$d" "$W/vmb"
+	out=$(qemu-img create -q -f qcow2 -o "data_file=$b,data_file_raw=on" "$a" 1M 2>&1)
+	rc=$?
+	# (qemu-img creates B's file; B's data is written after)
+	printf 'SVIRT-KT VM B DATA\n' | dd of="$b" conv=notrunc status=none 2>/dev/null
+	l=$(qemu-img info "$a" 2>/dev/null | sed -n 's/^ *data file: //p')
+	if [ "$rc" = 0 ] && [ "$l" = "$b" ]; then
+		pass "qemu-img $(qemu-img --version | sed -n '1s/.*version \([^ ]*\).*/\1/p'): A's header names B's disk as its data file ($l)"
+	else
+		fail "qemu-img cannot make a qcow2 with data_file=$b (rc $rc, data file '$l'): $out"
+	fi
+	qemu-img convert -O raw "$a" "$d/a-view.raw" 2>/dev/null
+	l=$(head -c 18 "$d/a-view.raw" 2>/dev/null)
+	[ "$l" = "SVIRT-KT VM B DATA" ] && pass "unconfined, A's virtual disk reads B's data ('$l')" ||
+		fail "A's virtual disk does not show B's data (got '$l')"
+	rm -f "$d/a-view.raw"
+
+	uuid=$(new_uuid)
+	prof=libvirt-$uuid
+	xml=$W/untrusted-a.xml
+	domain_xml vm-untrusted-a "$uuid" "$a:qcow2" >"$xml"
+	"$H" -c -u "$prof" <"$xml" >"$W/untrusted-a.helper.out" 2>&1
+	rc=$?
+	save_profile "$prof" untrusted-a
+	if [ "$rc" = 0 ] && loaded "$prof"; then
+		pass "virt-aa-helper -c loaded $prof for A (no <dataStore>)"
+	else
+		fail "virt-aa-helper -c for A: rc $rc, loaded: $(loaded "$prof" && echo yes || echo no); $(tr '\n' ' ' <"$W/untrusted-a.helper.out")"
+	fi
+	l=$(grep -F ': warning: ' "$W/untrusted-a.helper.out" | grep -F "$b")
+	[ -n "$l" ] && pass "the helper warned: $(echo "$l" | head -1)" ||
+		fail "no helper warning names the data file $b; the helper said: $(tr '\n' ' ' <"$W/untrusted-a.helper.out")"
+	if [ -f "$PDIR/$prof.files" ] && ! grep -qF "$b" "$PDIR/$prof.files"; then
+		pass "A's .files has no rule for B's disk: $(grep -F "$d/" "$PDIR/$prof.files" | sed 's/^ *//' | tr '\n' ' ')"
+	else
+		fail "A's .files grants B's disk: $(grep -F "$b" "$PDIR/$prof.files" 2>&1 | sed 's/^ *//' | tr '\n' ' ')"
+	fi
+	dmesg_mark
+	if probe_start untrusted-a "$xml"; then
+		pass "confined driver under $prof (pid $PROBE_PID)"
+		expect OK "rw $a" "A reads+writes its own top image"
+		expect EACCES "r $b" "A reads B's disk (its header's data file)"
+		expect EACCES "w $b" "A opens B's disk for writing"
+		denied_for "$prof" "$b" && pass "dmesg: $(aa_lines "$prof" | grep -F "name=\"$b\"" | grep -o 'apparmor="DENIED".*requested_mask="[a-z]*"' | head -1)" ||
+			fail "no apparmor=\"DENIED\" line naming profile=\"$prof\" and $b in dmesg"
+		unexpected=$(aa_lines "$prof" | grep -vF "name=\"$b\"")
+		[ -z "$unexpected" ] && pass "no other DENIED lines for $prof" ||
+			fail "unexpected DENIED lines: $(echo "$unexpected" | sed -E 's/.*(operation=)/\1/' | head -5)"
+	else
+		fail "svirt exec did not start the confined driver for A"
+	fi
+	probe_stop
+
+	# b) a 9p share of / is refused: no profile, nothing loaded, no VM
+	uuid=$(new_uuid)
+	prof=libvirt-$uuid
+	xml=$W/untrusted-root.xml
+	domain_xml vm-share-root "$uuid" "fs=/:root" >"$xml"
+	out=$("$H" -c -u "$prof" <"$xml" 2>&1)
+	rc=$?
+	save_profile "$prof" untrusted-root
+	[ "$rc" != 0 ] && pass "virt-aa-helper -c refuses a share of / (rc $rc): $(echo "$out" | head -1)" ||
+		fail "virt-aa-helper -c granted a share of / (rc 0): $(grep -E '^ *"/(\*\*)?" ' "$PDIR/$prof.files" 2>&1 | sed 's/^ *//' | tr '\n' ' ')"
+	[[ "$out" == *refused* ]] && pass "its error says 'refused'" || fail "its error does not say 'refused': $(echo "$out" | tr '\n' ' ')"
+	if [ ! -e "$PDIR/$prof" ] && [ ! -e "$PDIR/$prof.files" ] && ! loaded "$prof"; then
+		pass "no $prof, no .files written, nothing loaded"
+	else
+		fail "after the refusal: profile file $([ -e "$PDIR/$prof" ] && echo exists || echo absent), .files $([ -e "$PDIR/$prof.files" ] && echo exists || echo absent), loaded: $(loaded "$prof" && echo yes || echo no)"
+	fi
+	loaded "$prof" && "$H" -D -u "$prof" >/dev/null 2>&1
+	rm -f "$PDIR/$prof" "$PDIR/$prof.files" "$PDIR/$prof.lock"
+	out=$("$SVIRT" exec --domain "$xml" --helper "$H" -- /bin/echo SVIRT-KT-RAN 2>&1)
+	rc=$?
+	if [ "$rc" != 0 ] && [[ "$out" != *SVIRT-KT-RAN* ]] && ! loaded "$prof"; then
+		pass "svirt exec does not run the VM (rc $rc): $(echo "$out" | head -1)"
+	else
+		fail "svirt exec with a share of /: rc $rc, the command ran: $([[ "$out" == *SVIRT-KT-RAN* ]] && echo yes || echo no), loaded: $(loaded "$prof" && echo yes || echo no)"
+	fi
+	loaded "$prof" && "$H" -D -u "$prof" >/dev/null 2>&1
+
+	# the control: a share of a fresh directory under /srv works, and
+	# grants that tree only
+	mkdir -p "$W/share" "$W/other"
+	echo shared >"$W/share/file"
+	echo other >"$W/other/file"
+	uuid=$(new_uuid)
+	prof=libvirt-$uuid
+	xml=$W/untrusted-share.xml
+	domain_xml vm-share "$uuid" "fs=$W/share:share" >"$xml"
+	out=$("$H" -c -u "$prof" <"$xml" 2>&1)
+	rc=$?
+	save_profile "$prof" untrusted-share
+	if [ "$rc" = 0 ] && loaded "$prof" && grep -qF "\"$W/share/**\"" "$PDIR/$prof.files"; then
+		pass "virt-aa-helper -c grants the share of $W/share: $(grep -F "$W/share/" "$PDIR/$prof.files" | sed 's/^ *//' | tr '\n' ' ')"
+	else
+		fail "virt-aa-helper -c for a share of $W/share: rc $rc, loaded: $(loaded "$prof" && echo yes || echo no); $(echo "$out" | tr '\n' ' ')"
+	fi
+	dmesg_mark
+	if probe_start untrusted-share "$xml"; then
+		pass "confined driver under $prof (pid $PROBE_PID)"
+		expect OK "cat $W/share/file" "read a file in the share"
+		expect OK "rw $W/share/file" "read+write a file in the share"
+		expect EACCES "cat $W/other/file" "read a file in the sibling $W/other"
+		denied_for "$prof" "$W/other/file" && pass "dmesg: apparmor=\"DENIED\" profile=\"$prof\" for $W/other/file" ||
+			fail "no apparmor=\"DENIED\" line naming profile=\"$prof\" and $W/other/file in dmesg"
+	else
+		fail "svirt exec did not start the confined driver for the share of $W/share"
+	fi
+	probe_stop
+}
+
 # ================================================================== driver ==
 START=$(date +%s)
 elapsed() { echo "$(($(date +%s) - START))s"; }
@@ -695,6 +827,11 @@ if wanted libvirt; then
 		fail "Debian's libvirt template is not installed (/etc/apparmor.d/libvirt/TEMPLATE.qemu from libvirt-daemon-system; scripts/install-deps.sh installs it)"
 	fi
 	use_svirt_template
+	info "($(elapsed))"
+fi
+if wanted untrusted; then
+	section untrusted "image-header data files and a share of / (test 7, issue 10)"
+	test_untrusted
 	info "($(elapsed))"
 fi
 # Issue 7: an unmodified libvirtd confines real QEMU guests with svirt's
