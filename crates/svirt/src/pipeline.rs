@@ -8,7 +8,7 @@ use crate::policy::{
     check_domain_name, render_files, render_profile, rules_for, Grant, NameError, PolicyFailure,
     ProfileName, RuleSet, TemplateError, VmContext, MAX_POLICY_FILE_BYTES,
 };
-use crate::resources::{grants_for, ResourcesError};
+use crate::resources::{grants_until_failure, ResourcesError};
 use crate::Settings;
 
 /// svirt's own template, used when the host has none.
@@ -25,11 +25,21 @@ pub enum PipelineError {
     #[error(transparent)]
     Name(#[from] NameError),
     #[error(transparent)]
-    Resources(#[from] ResourcesError),
+    Resources(#[from] ResourcesFailure),
     #[error(transparent)]
     Policy(#[from] PolicyFailure),
     #[error(transparent)]
     Template(#[from] TemplateError),
+}
+
+/// The resources step failed at one device; `diagnostics` are what the
+/// devices before it reported (missing files), as libvirt's helper prints
+/// them before it fails.
+#[derive(Debug, thiserror::Error)]
+#[error("{error}")]
+pub struct ResourcesFailure {
+    pub error: ResourcesError,
+    pub diagnostics: Vec<crate::policy::Diagnostic>,
 }
 
 /// Everything svirt generates for one VM.
@@ -88,10 +98,20 @@ pub fn policy_for(
     extra: &[Grant],
 ) -> Result<VmPolicy, PipelineError> {
     check_domain_name(&domain.name, settings)?;
-    let resources = grants_for(domain, settings, host)?;
+    let vm = vm_context(domain);
+    let resources = match grants_until_failure(domain, settings, host) {
+        (resources, None) => resources,
+        (partial, Some(error)) => {
+            let diagnostics = match rules_for(&partial.grants, settings, host, &vm) {
+                Ok(set) => set.diagnostics,
+                Err(f) => f.diagnostics,
+            };
+            return Err(ResourcesFailure { error, diagnostics }.into());
+        }
+    };
     let mut grants = resources.grants;
     grants.extend_from_slice(extra);
-    let rules = rules_for(&grants, settings, host, &vm_context(domain))?;
+    let rules = rules_for(&grants, settings, host, &vm)?;
     Ok(VmPolicy {
         name: ProfileName::for_uuid(&domain.uuid),
         rules,

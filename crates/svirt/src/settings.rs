@@ -91,6 +91,11 @@ pub struct Settings {
     /// ivshmem `name`) unless it is one: no `/`, not `.` or `..`. libvirt
     /// joins it as is, so `<shmem name='../sda'>` grants `/dev/sda`.
     pub contained_names: bool,
+    /// Grant VFIO only for host devices that use it (PCI with the VFIO
+    /// backend, mediated devices). libvirt 9.0 reads a
+    /// `<hostdev mode='capabilities' type='misc'>` (LXC) as a PCI device and
+    /// grants it every VFIO group.
+    pub exact_hostdev_kinds: bool,
     pub layout: Layout,
 }
 
@@ -115,6 +120,7 @@ impl Settings {
             untrusted_header_paths: false,
             pci_sysfs_exact: false,
             contained_names: false,
+            exact_hostdev_kinds: false,
             layout: Layout::default(),
         }
     }
@@ -139,6 +145,7 @@ impl Settings {
             untrusted_header_paths: true,
             pci_sysfs_exact: true,
             contained_names: true,
+            exact_hostdev_kinds: true,
             layout: Layout::default(),
         }
     }

@@ -91,6 +91,7 @@ fn switch<'a>(settings: &'a mut Settings, key: &str) -> Option<&'a mut bool> {
         "untrusted_header_paths" => &mut settings.untrusted_header_paths,
         "pci_sysfs_exact" => &mut settings.pci_sysfs_exact,
         "contained_names" => &mut settings.contained_names,
+        "exact_hostdev_kinds" => &mut settings.exact_hostdev_kinds,
         _ => return None,
     })
 }
@@ -234,6 +235,7 @@ mod tests {
             "untrusted_header_paths",
             "pci_sysfs_exact",
             "contained_names",
+            "exact_hostdev_kinds",
         ] {
             let c = parse(&format!("mode = safe\n{key} = false\n"), "c").unwrap();
             assert_ne!(c.settings, Settings::safe(), "{key}");

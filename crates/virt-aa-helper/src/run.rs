@@ -264,7 +264,10 @@ fn domain_rules(
             print_diagnostics(out, &f.diagnostics);
             return Err(Failure::Policy(*f.error));
         }
-        Err(PipelineError::Resources(e)) => return Err(Failure::Resources(e)),
+        Err(PipelineError::Resources(f)) => {
+            print_diagnostics(out, &f.diagnostics);
+            return Err(Failure::Resources(f.error));
+        }
         Err(PipelineError::Name(e)) => return Err(Failure::BadName(e)),
         Err(PipelineError::Domain(e)) => return Err(Failure::Definition(e)),
         Err(PipelineError::Template(e)) => return Err(Failure::Template(e)),

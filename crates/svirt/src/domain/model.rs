@@ -247,6 +247,10 @@ pub struct CharDev {
     pub source_type: String,
     /// `<source path=…>` (or `<source mode=… path=…>` for unix).
     pub path: Option<String>,
+    /// The other attributes of the first `<source>` (`append`, `mode`,
+    /// `host`, `service`, …), sorted by name: libvirt compares them when it
+    /// decides whether a console is an alias of the first serial port.
+    pub source_attrs: Vec<(String, String)>,
     /// `<log file=…>`.
     pub log_file: Option<String>,
     /// `<target type=…>` / `name=` (for channels).

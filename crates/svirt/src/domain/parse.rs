@@ -689,7 +689,9 @@ fn parse_disk(node: Node<'_, '_>) -> Result<Disk> {
     let kind = storage_type(node, "<disk>")?;
     let target = child(node, "target");
     let target_dev = target.and_then(|t| attr(t, "dev"));
-    let readonly = has_child(node, "readonly");
+    let device = attr(node, "device").unwrap_or_else(|| "disk".to_owned());
+    // libvirt's parser makes every CD-ROM read-only.
+    let readonly = has_child(node, "readonly") || device == "cdrom";
     let source = match child(node, "source") {
         None => None,
         Some(src) => {
@@ -709,7 +711,7 @@ fn parse_disk(node: Node<'_, '_>) -> Result<Disk> {
         }
     };
     Ok(Disk {
-        device: attr(node, "device").unwrap_or_else(|| "disk".to_owned()),
+        device,
         source,
         target_dev,
         target_bus: target.and_then(|t| attr(t, "bus")),
@@ -721,10 +723,17 @@ fn parse_disk(node: Node<'_, '_>) -> Result<Disk> {
 
 fn parse_devices(node: Node<'_, '_>) -> Result<Devices> {
     let mut devices = Devices::default();
+    // libvirt lists the host devices of `<interface type='hostdev'>` before
+    // the `<hostdev>` elements (it parses interfaces first).
+    let mut interface_hostdevs = Vec::new();
     for dev in node.children().filter(Node::is_element) {
         match dev.tag_name().name() {
             "emulator" if devices.emulator.is_none() => devices.emulator = text(dev),
-            "disk" => devices.disks.push(parse_disk(dev)?),
+            "disk" => insert_disk(&mut devices.disks, parse_disk(dev)?),
+            "interface" if dev.attribute("type") == Some("hostdev") => {
+                interface_hostdevs.push(parse_interface_hostdev(dev)?);
+                devices.interfaces.push(parse_interface(dev)?);
+            }
             "serial" => devices
                 .serials
                 .push(parse_chardev(CharDevKind::Serial, dev)?),
@@ -755,15 +764,125 @@ fn parse_devices(node: Node<'_, '_>) -> Result<Devices> {
             _ => {}
         }
     }
+    interface_hostdevs.append(&mut devices.hostdevs);
+    devices.hostdevs = interface_hostdevs;
     Ok(devices)
+}
+
+/// The host device behind `<interface type='hostdev'>` (SR-IOV VF
+/// passthrough): a PCI device (or, rarely, USB) with the interface's
+/// `<driver name>` as its backend, as libvirt's parser makes it.
+fn parse_interface_hostdev(node: Node<'_, '_>) -> Result<HostDev> {
+    let src = child(node, "source");
+    let address = src.and_then(|s| child(s, "address"));
+    let source = match address.and_then(|a| a.attribute("type")) {
+        Some("usb") => {
+            let ctx = "<interface type='hostdev'> <address type='usb'>";
+            let a = address.expect("matched an address");
+            HostDevSource::Usb {
+                vendor: None,
+                product: None,
+                bus: num_attr(a, "bus", ctx)?,
+                device: num_attr(a, "device", ctx)?,
+            }
+        }
+        _ => parse_pci_source(node, src)?,
+    };
+    Ok(HostDev {
+        mode: "subsystem".to_owned(),
+        source,
+        seclabels: Vec::new(),
+    })
+}
+
+/// The bus libvirt's parser assumes for a disk without `<target bus>`:
+/// from the device and the target name's prefix.
+fn disk_bus(disk: &Disk) -> String {
+    if let Some(bus) = &disk.target_bus {
+        return bus.clone();
+    }
+    let dev = disk.target_dev.as_deref().unwrap_or("");
+    let bus = if disk.device == "floppy" {
+        "fdc"
+    } else if dev.starts_with("hd") {
+        "ide"
+    } else if dev.starts_with("sd") {
+        "scsi"
+    } else if dev.starts_with("vd") {
+        "virtio"
+    } else if dev.starts_with("xvd") {
+        "xen"
+    } else if dev.starts_with("ubd") {
+        "uml"
+    } else {
+        "ide"
+    };
+    bus.to_owned()
+}
+
+/// The index libvirt derives from a target name (`vda` → 0, `sdab` → 27):
+/// the letters after the prefix as a bijective base-26 number. `None` when
+/// the name has no known prefix or no letters.
+fn disk_index(dev: &str) -> Option<u64> {
+    let rest = ["fd", "hd", "vd", "sd", "xvd", "ubd"]
+        .iter()
+        .find_map(|p| dev.strip_prefix(p))?;
+    let letters: &str = rest.trim_end_matches(|c: char| c.is_ascii_digit());
+    if letters.is_empty() || !letters.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for b in letters.bytes() {
+        n = n.checked_mul(26)?.checked_add(u64::from(b - b'a') + 1)?;
+    }
+    Some(n - 1)
+}
+
+/// Inserts a disk where libvirt's parser puts it: after the last disk on
+/// the same bus whose index is not greater, before the first one on that
+/// bus whose index is greater, at the end when no disk shares its bus.
+fn insert_disk(disks: &mut Vec<Disk>, disk: Disk) {
+    let bus = disk_bus(&disk);
+    let index = |d: &Disk| d.target_dev.as_deref().and_then(disk_index);
+    let mine = index(&disk);
+    let mut at: Option<usize> = None;
+    for (i, d) in disks.iter().enumerate().rev() {
+        if disk_bus(d) != bus {
+            continue;
+        }
+        // Unparsable names count as -1, as libvirt's index does.
+        let greater = match (index(d), mine) {
+            (Some(a), Some(b)) => a > b,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if greater {
+            at = Some(i);
+        } else if at.is_none() {
+            at = Some(i + 1);
+        }
+    }
+    match at {
+        Some(i) => disks.insert(i, disk),
+        None => disks.push(disk),
+    }
 }
 
 fn parse_chardev(kind: CharDevKind, node: Node<'_, '_>) -> Result<CharDev> {
     let mut path = None;
+    let mut source_attrs = Vec::new();
     let mut seclabels = Vec::new();
-    for src in children(node, "source") {
+    for (i, src) in children(node, "source").enumerate() {
         if path.is_none() {
             path = attr(src, "path");
+        }
+        if i == 0 {
+            source_attrs = src
+                .attributes()
+                .filter(|a| a.name() != "path")
+                .map(|a| (a.name().to_owned(), a.value().to_owned()))
+                .collect();
+            source_attrs.sort();
         }
         seclabels.extend(seclabels_of(src)?);
     }
@@ -773,6 +892,7 @@ fn parse_chardev(kind: CharDevKind, node: Node<'_, '_>) -> Result<CharDev> {
         // libvirt's default backend when `type` is absent.
         source_type: attr(node, "type").unwrap_or_else(|| "pty".to_owned()),
         path,
+        source_attrs,
         log_file: child(node, "log").and_then(|l| attr(l, "file")),
         target_type: target.and_then(|t| attr(t, "type")),
         target_name: target.and_then(|t| attr(t, "name")),
@@ -1407,12 +1527,14 @@ mod tests {
              <disk type='file' device='floppy'><source/></disk>\
              <disk><source file='/x.img'/></disk>",
         );
-        assert_eq!(d.disks[0].device, "cdrom");
-        assert_eq!(d.disks[0].source, None);
-        let empty = d.disks[1].source.as_ref().unwrap();
+        // libvirt's order: the target-less disk (index -1) goes before
+        // hdc on the IDE bus; the floppy is alone on its bus.
+        let devs: Vec<&str> = d.disks.iter().map(|x| x.device.as_str()).collect();
+        assert_eq!(devs, ["disk", "cdrom", "floppy"]);
+        assert_eq!(d.disks[1].source, None);
+        let empty = d.disks[2].source.as_ref().unwrap();
         assert_eq!(empty.path, None);
-        assert_eq!(d.disks[2].device, "disk");
-        assert_eq!(d.disks[2].source.as_ref().unwrap().kind, StorageType::File);
+        assert_eq!(d.disks[0].source.as_ref().unwrap().kind, StorageType::File);
     }
 
     #[test]

@@ -409,6 +409,7 @@ fn hostdevs_chardevs_memory_input_net_and_paths() {
         kind: crate::domain::CharDevKind::Serial,
         source_type: "pipe".into(),
         path: Some("/x/p".into()),
+        source_attrs: Vec::new(),
         log_file: None,
         target_type: None,
         target_name: None,

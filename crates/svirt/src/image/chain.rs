@@ -86,12 +86,23 @@ pub fn walk_chain(top: &StorageSource, fs: &dyn ImageFs) -> ProbedChain {
             break;
         }
         if !exists {
-            chain.warnings.push(match &cur.parent {
-                Some(p) => format!(
+            match (&cur.parent, cur.xml) {
+                // As libvirt: a backing file a header names that does not
+                // exist ends the chain, and gets no rule.
+                (Some(p), None) => {
+                    chain.warnings.push(format!(
+                        "backing file {path} (named by {p}) does not exist; the chain stops \
+                         there and it gets no rule"
+                    ));
+                    break;
+                }
+                (Some(p), Some(_)) => chain.warnings.push(format!(
                     "backing file {path} (named by {p}) does not exist; its rule is emitted anyway"
-                ),
-                None => format!("image {path} does not exist; its rule is emitted anyway"),
-            });
+                )),
+                (None, _) => chain.warnings.push(format!(
+                    "image {path} does not exist; its rule is emitted anyway"
+                )),
+            }
         }
         if let (Fmt::Unknown, Some(p), true, None) = (&cur.fmt, &cur.parent, exists, cur.xml) {
             chain.warnings.push(format!(

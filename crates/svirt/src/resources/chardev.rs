@@ -58,8 +58,10 @@ fn is_serial_console(console: &CharDev) -> bool {
     matches!(console.target_type.as_deref(), None | Some("serial"))
 }
 
+/// libvirt's source equality: the type, the path and the other source
+/// attributes (a file's `append`, a socket's `mode`, …).
 fn same_source(a: &CharDev, b: &CharDev) -> bool {
-    a.source_type == b.source_type && a.path == b.path
+    a.source_type == b.source_type && a.path == b.path && a.source_attrs == b.source_attrs
 }
 
 /// Source types whose path QEMU opens.
@@ -125,6 +127,7 @@ mod pty_tests {
             kind: CharDevKind::Serial,
             source_type: "pty".into(),
             path: None,
+            source_attrs: Vec::new(),
             log_file: None,
             target_type: None,
             target_name: None,
@@ -154,6 +157,7 @@ mod tests {
             kind,
             source_type: ty.into(),
             path: path.map(Into::into),
+            source_attrs: Vec::new(),
             log_file: None,
             target_type: target.map(Into::into),
             target_name: None,

@@ -65,31 +65,16 @@ pub(super) fn add_chain(
         Access::RWK
     };
     let Some(top_path) = local_path(top) else {
-        return; // empty, or not a host path: nothing below is opened by path
+        // Not a host path (a network disk): its header cannot be read,
+        // but local layers its declared chain names are opened by path.
+        add_declared_layers(cx, top, "a network disk", origin, data_origin);
+        return;
     };
     cx.push(Grant::path(top_path, top_access, origin(0)));
     match &top.backing {
         Backing::Layer(_) => {
             add_declared_data_file(cx, top, top_access, data_origin(0));
-            let mut below = &top.backing;
-            let mut depth = 1;
-            while let Backing::Layer(layer) = below {
-                if depth > MAX_CHAIN_DEPTH {
-                    cx.warn(format!(
-                        "backing chain of {top_path} is deeper than {MAX_CHAIN_DEPTH} layers; \
-                         the rest is not granted"
-                    ));
-                    break;
-                }
-                if !cx.opted_out(&layer.seclabels) {
-                    if let Some(path) = local_path(layer) {
-                        cx.push(Grant::path(path, Access::RK, origin(depth)));
-                        add_declared_data_file(cx, layer, Access::RK, data_origin(depth));
-                    }
-                }
-                below = &layer.backing;
-                depth += 1;
-            }
+            add_declared_layers(cx, top, top_path, origin, data_origin);
         }
         Backing::None => add_declared_data_file(cx, top, top_access, data_origin(0)),
         Backing::Unknown if !probe => add_declared_data_file(cx, top, top_access, data_origin(0)),
@@ -194,6 +179,37 @@ fn declared_writable(cx: &Collector, path: &str) -> bool {
         .flat_map(|s| [local_path(s), s.data_store.as_deref().and_then(local_path)])
         .flatten()
         .any(|p| canonical(p).as_deref() == Some(want.as_str()))
+}
+
+/// The layers below `top` that the XML declares (`<backingStore>`), each
+/// local one `rk` with its declared data file. `top_name` names the disk in
+/// the warning for a chain deeper than [`MAX_CHAIN_DEPTH`].
+fn add_declared_layers(
+    cx: &mut Collector,
+    top: &StorageSource,
+    top_name: &str,
+    origin: &dyn Fn(usize) -> Origin,
+    data_origin: &dyn Fn(usize) -> Origin,
+) {
+    let mut below = &top.backing;
+    let mut depth = 1;
+    while let Backing::Layer(layer) = below {
+        if depth > MAX_CHAIN_DEPTH {
+            cx.warn(format!(
+                "backing chain of {top_name} is deeper than {MAX_CHAIN_DEPTH} layers; \
+                 the rest is not granted"
+            ));
+            break;
+        }
+        if !cx.opted_out(&layer.seclabels) {
+            if let Some(path) = local_path(layer) {
+                cx.push(Grant::path(path, Access::RK, origin(depth)));
+                add_declared_data_file(cx, layer, Access::RK, data_origin(depth));
+            }
+        }
+        below = &layer.backing;
+        depth += 1;
+    }
 }
 
 /// The host path of a layer QEMU opens by path (file, block, dir).

@@ -14,6 +14,12 @@ use crate::policy::{Access, Grant, Origin};
 pub(super) fn add(cx: &mut Collector) {
     for (index, dev) in cx.domain.devices.hostdevs.iter().enumerate() {
         if dev.mode != "subsystem" {
+            // libvirt 9.0 reads a capabilities device's source as a
+            // subsystem one; a `misc` one lands on the PCI case.
+            let misc = matches!(&dev.source, HostDevSource::Other { kind } if kind == "misc");
+            if misc && dev.mode == "capabilities" && !cx.settings.exact_hostdev_kinds {
+                cx.needs.vfio = true;
+            }
             continue;
         }
         let skip_paths = cx.opted_out(&dev.seclabels);

@@ -69,6 +69,20 @@ pub fn grants_for(
     settings: &Settings,
     host: &dyn Host,
 ) -> Result<Resources, ResourcesError> {
+    match grants_until_failure(domain, settings, host) {
+        (resources, None) => Ok(resources),
+        (_, Some(error)) => Err(error),
+    }
+}
+
+/// Like [`grants_for`], but on failure also returns the grants of the
+/// devices before the failing one: libvirt's helper has reported their
+/// paths (a missing file's warning) by the time it fails, and so do we.
+pub fn grants_until_failure(
+    domain: &Domain,
+    settings: &Settings,
+    host: &dyn Host,
+) -> (Resources, Option<ResourcesError>) {
     let mut cx = Collector {
         domain,
         settings,
@@ -80,18 +94,22 @@ pub fn grants_for(
     disk::add(&mut cx);
     chardev::add(&mut cx);
     firmware::add(&mut cx);
-    graphics::add(&mut cx)?;
+    if let Err(e) = graphics::add(&mut cx) {
+        return (cx.out, Some(e));
+    }
     hostdev::add(&mut cx);
     filesystem::add(&mut cx);
     input::add(&mut cx);
     net::add(&mut cx);
     memory::add(&mut cx);
     fwcfg::add(&mut cx);
-    shmem::add(&mut cx)?;
+    if let Err(e) = shmem::add(&mut cx) {
+        return (cx.out, Some(e));
+    }
     tpm::add(&mut cx);
     smartcard::add(&mut cx);
     trailing::add(&mut cx);
-    Ok(cx.out)
+    (cx.out, None)
 }
 
 /// Whether the policy step should drop `grant` silently, rather than fail
