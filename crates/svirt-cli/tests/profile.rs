@@ -1,12 +1,10 @@
 //! `svirt profile` end to end: the real binary on the shipped examples and
 //! on bad input.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod common;
 
-fn svirt() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_svirt"))
-}
+use common::svirt;
+use std::path::PathBuf;
 
 fn example(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -73,7 +71,7 @@ fn run_on(xml: &str) -> (bool, String, String) {
     )
 }
 
-const HEAD: &str = "<domain type='kvm'><name>t</name><uuid>00000000-0000-0000-0000-0123456789ab</uuid><os><type>hvm</type></os><devices>";
+const HEAD: &str = "<domain type='kvm'><name>t</name><uuid>00000000-0000-0000-0000-0123456789ab</uuid><memory>1024</memory><os><type>hvm</type></os><devices>";
 
 #[test]
 fn restricted_path_is_refused_by_name_and_nothing_is_printed() {

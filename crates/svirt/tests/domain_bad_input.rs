@@ -8,7 +8,7 @@ const UUID: &str = "00000000-0000-0000-0000-0123456789ab";
 
 fn valid(extra: &str) -> String {
     format!(
-        "<domain type='kvm'><name>vm</name><uuid>{UUID}</uuid>\
+        "<domain type='kvm'><name>vm</name><uuid>{UUID}</uuid><memory>1024</memory>\
          <os><type arch='x86_64'>hvm</type></os>\
          <devices><disk type='file' device='disk'><driver type='raw'/>\
          <source file='/var/lib/libvirt/images/vm.img'/><target dev='vda' bus='virtio'/>\

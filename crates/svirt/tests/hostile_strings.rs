@@ -968,9 +968,11 @@ proptest! {
             .map_err(|e| TestCaseError::fail(format!("{s:?}: {e}")))?;
         let source = domain.devices.disks[0].source.as_ref().and_then(|src| src.path.clone());
         prop_assert_eq!(source.as_deref(), Some(s.as_str()));
-        let named = parse_domain(&field_named("domain name").xml(&s), &Limits::default())
-            .map_err(|e| TestCaseError::fail(format!("{s:?}: {e}")))?;
-        prop_assert_eq!(named.name, s);
+        // libvirt's parser refuses a name with '/', and so does svirt's.
+        match parse_domain(&field_named("domain name").xml(&s), &Limits::default()) {
+            Ok(named) => prop_assert_eq!(named.name, s),
+            Err(e) => prop_assert!(s.contains('/'), "{:?}: {}", s, e),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 mod model;
 mod parse;
 mod uuid;
+mod validate;
 
 pub use model::*;
 pub use parse::{

@@ -142,6 +142,9 @@ pub enum DomainError {
     Duplicate(&'static str),
     #[error("backing chain of {what} is more than {limit} <backingStore> layers deep")]
     BackingChainTooDeep { what: String, limit: usize },
+    /// A definition libvirt's parser refuses (see `validate.rs`).
+    #[error("invalid {what}: {reason}")]
+    Invalid { what: String, reason: String },
 }
 
 /// The libvirt message category a [`DomainError`] belongs to, so that a
@@ -209,7 +212,8 @@ impl DomainError {
             | DomainError::InvalidValue { .. }
             | DomainError::Missing { .. }
             | DomainError::Duplicate(_)
-            | DomainError::BackingChainTooDeep { .. } => DomainErrorKind::Invalid,
+            | DomainError::BackingChainTooDeep { .. }
+            | DomainError::Invalid { .. } => DomainErrorKind::Invalid,
         }
     }
 }
@@ -314,6 +318,7 @@ pub fn parse_domain(xml: &str, limits: &Limits) -> Result<Domain> {
         Some(d) => parse_devices(d)?,
         None => Devices::default(),
     };
+    super::validate::validate(root, &uuid)?;
 
     Ok(Domain {
         virt_type,
@@ -1242,7 +1247,7 @@ mod tests {
     /// A minimal valid domain with `extra` inside `<domain>`.
     fn with(extra: &str) -> String {
         format!(
-            "<domain type='kvm'><name>vm</name><uuid>{UUID}</uuid>\
+            "<domain type='kvm'><name>vm</name><uuid>{UUID}</uuid><memory>1024</memory>\
              <os><type arch='x86_64' machine='pc'>hvm</type></os>{extra}</domain>"
         )
     }
@@ -1282,7 +1287,7 @@ mod tests {
 
     #[test]
     fn domain_id_and_liberal_uuid() {
-        let xml = "<domain type='qemu' id='7'><name>a b</name>\
+        let xml = "<domain type='qemu' id='7'><name>a b</name><memory>1</memory>\
                    <uuid> 00000000 0000 0000 0000 0123456789AB </uuid>\
                    <os><type>hvm</type></os></domain>";
         let d = parse(xml).unwrap();

@@ -135,7 +135,7 @@ impl SecurityLabel {
     /// use svirt::driver::{LabelKind, LabelPolicy, SecurityLabel};
     ///
     /// let xml = "<domain type='kvm'><name>vm</name>\
-    ///     <uuid>8f1e2c3d-0000-4000-8000-000000000001</uuid>\
+    ///     <uuid>8f1e2c3d-0000-4000-8000-000000000001</uuid><memory>1024</memory>\
     ///     <os><type>hvm</type></os>\
     ///     <seclabel type='static' model='apparmor'><label>my-qemu</label></seclabel>\
     ///     </domain>";
