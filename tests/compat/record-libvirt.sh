@@ -3,9 +3,12 @@
 # case, in dry run: tests/compat/expected/<case>.{stdout,stderr,status}.
 #
 # Usage: tests/compat/record-libvirt.sh [CASE...]
-# Needs root only if the helper's profile directory is not readable; it never
-# writes or loads a profile (-d). The corpus refers to files under
-# /tmp/svirt-compat, which setup.sh (re)creates first.
+# Needs root: each case runs in the compat test's mount namespace
+# (crates/virt-aa-helper/tests/ns-run.sh), which gives the helper an empty
+# policy directory and a fixed view of the host (no firmware, swtpm state,
+# GPUs or host devices), so the recording does not depend on what this
+# machine has installed. It never writes or loads a profile (-d). The corpus
+# refers to files under /tmp/svirt-compat, which setup.sh (re)creates first.
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
 HELPER=${VIRT_AA_HELPER:-/usr/lib/libvirt/virt-aa-helper}
@@ -15,13 +18,23 @@ if [ ! -x "$HELPER" ]; then
     echo "record-libvirt.sh: $HELPER not found (apt install libvirt-daemon-system)" >&2
     exit 1
 fi
-if [ -e "/etc/apparmor.d/libvirt/libvirt-$UUID" ]; then
-    echo "record-libvirt.sh: /etc/apparmor.d/libvirt/libvirt-$UUID exists; -c would refuse" >&2
-    exit 1
-fi
+case $HELPER in /*) ;; *) HELPER=$PWD/$HELPER ;; esac
 
 "$HERE/setup.sh"
 mkdir -p "$HERE/expected"
+# The namespace's policy directory (with libvirt's templates), configuration
+# directory and a parser that is never run.
+rig=$(mktemp -d)
+trap 'rm -rf "$rig"' EXIT
+mkdir "$rig/policy" "$rig/etc-svirt"
+for t in TEMPLATE.qemu TEMPLATE.lxc; do
+    if [ -e "/etc/apparmor.d/libvirt/$t" ]; then
+        cp "/etc/apparmor.d/libvirt/$t" "$rig/policy/"
+    fi
+done
+printf '#!/bin/sh\nexit 1\n' >"$rig/parser"
+chmod 755 "$rig/parser"
+NS_RUN=$HERE/../../crates/virt-aa-helper/tests/ns-run.sh
 
 if [ $# -eq 0 ]; then
     set -- $(cd "$HERE/corpus" && ls *.xml | sed 's/\.xml$//')
@@ -29,7 +42,8 @@ fi
 for case in "$@"; do
     out="$HERE/expected/$case"
     status=0
-    "$HELPER" -d -c -u "libvirt-$UUID" <"$HERE/corpus/$case.xml" \
+    sh "$NS_RUN" "$rig/policy" "$rig/etc-svirt" "$rig/parser" \
+        "$HELPER" -d -c -u "libvirt-$UUID" <"$HERE/corpus/$case.xml" \
         >"$out.stdout" 2>"$out.stderr" || status=$?
     echo "$status" >"$out.status"
 done

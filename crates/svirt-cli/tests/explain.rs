@@ -1,8 +1,11 @@
 //! `svirt explain` on denial lines, against the rules of a shipped example.
 
+mod common;
+
+use common::svirt;
 use std::io::Write;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 const PROFILE: &str = "libvirt-6f1b3a52-1c2d-4e8f-9a10-2b3c4d5e6f70";
 
@@ -20,7 +23,7 @@ fn explain(input: &str) -> serde_json::Value {
 /// `svirt explain ARGS… --domain <example>` with `input` on stdin: stdout.
 fn run_explain(args: &[&str], input: &str) -> Vec<u8> {
     let example = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/kvm-qcow2.xml");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_svirt"))
+    let mut child = svirt()
         .arg("explain")
         .args(args)
         .arg("--domain")

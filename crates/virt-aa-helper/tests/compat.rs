@@ -5,13 +5,18 @@
 //! directory is bind-mounted on `/etc/apparmor.d/libvirt`, a temporary
 //! configuration directory on `/etc/svirt`, and a fake `apparmor_parser`
 //! (recording its arguments and environment) on `/sbin/apparmor_parser`.
-//! Needs root. Without it the tests print a SKIP note, and fail only when
-//! `CI` is set.
+//! The namespace also fixes what the host looks like where a domain's paths
+//! lead (an empty `/usr/share/OVMF`, a `/dev` without GPUs or input devices,
+//! no PCI or USB devices in `/sys`, …; see `ns-run.sh`), so the results are
+//! the same on a bare machine and on a libvirt host with ovmf, swtpm and
+//! qemu-efi installed (`hermetic_view` checks the view). Needs root.
+//! Without it the tests print a SKIP note, and fail only when `CI` is set.
 //!
 //! * `dry_run_compat_mode`: every corpus case against
 //!   `tests/compat/expected/`, except [`COMPAT_EXCEPTIONS`].
 //! * `dry_run_safe_mode`: the cases whose output differs in safe mode are
 //!   exactly [`SAFE_DIFFERENCES`].
+//! * `hermetic_view`: the namespace's fixed view of the host.
 //! * `real_mode_against_libvirt`: libvirt's helper and ours, each in its
 //!   own namespace, run the same command sequences; output, exit status,
 //!   written files and parser invocations must be identical.
@@ -301,6 +306,50 @@ fn differing_cases(config: &str) -> Vec<(String, String)> {
     );
     assert!(log.is_empty(), "a dry run ran the parser: {log}");
     differ
+}
+
+/// Every run sees the same host: the locations a domain's paths lead to are
+/// a fixed file set in the namespace (`ns-run.sh`), whatever the machine
+/// has installed (ovmf, swtpm, qemu-efi, GPUs, USB and PCI devices).
+#[test]
+fn hermetic_view() {
+    if !rig_available() {
+        return;
+    }
+    let rig = Rig::new("");
+    let script = "pwd; for d in /dev /dev/pts /dev/shm /var/lib /var/lib/libvirt \
+        /var/lib/libvirt/qemu /var/lib/svirt-ns-cwd /sys/bus /sys/class /sys/dev \
+        /sys/kernel/iommu_groups /usr/share/OVMF /usr/share/ovmf /usr/share/AAVMF \
+        /usr/share/edk2 /usr/share/qemu /usr/share/qemu-efi /usr/share/qemu-efi-aarch64 \
+        /usr/share/qemu-efi-arm /usr/share/seabios /usr/share/ipxe /usr/share/swtpm \
+        /boot /etc/pki /library; do \
+        [ -d $d ] && [ -n \"$(ls -A $d)\" ] && echo $d: $(ls -A $d); done; \
+        ls -ln /dev | awk '/^c/ {print $10, $1, $5, $6}'; \
+        env | grep -E '^(LC_|LANG|LIBVIRT_)' | sort; true";
+    let out = rig.run("sh", &["-c", script], None);
+    assert!(out.status.success(), "{out:?}");
+    let got = String::from_utf8_lossy(&out.stdout);
+    // Device numbers of the host's own null, zero, … are the same on every
+    // Linux machine; ttyS0 is made.
+    let want = "/var/lib/svirt-ns-cwd
+/dev: fd full null pts random shm stderr stdin stdout tty ttyS0 urandom zero
+/var/lib: libvirt svirt-ns-cwd
+/var/lib/libvirt: qemu
+full crw-rw-rw- 1, 7
+null crw-rw-rw- 1, 3
+random crw-rw-rw- 1, 8
+tty crw-rw-rw- 5, 0
+ttyS0 crw------- 4, 64
+urandom crw-rw-rw- 1, 9
+zero crw-rw-rw- 1, 5
+LC_ALL=C
+";
+    assert_eq!(
+        got,
+        want,
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
