@@ -12,7 +12,7 @@ use crate::domain::{
     StorageType,
 };
 use crate::host::{Host, RealHost};
-use crate::policy::ProfileName;
+use crate::policy::{Mode, Origin, ProfileName};
 
 use super::devices::{SysfsDevices, VHOST_SCSI};
 use super::helper::{Helper, HelperMode};
@@ -483,19 +483,30 @@ impl SecurityDriver for AppArmorDriver {
         if !src.kind.is_local() || src.path.is_none() {
             return Ok(());
         }
-        // Check every layer first, so a missing one changes nothing.
-        let chain = self.host.probe_chain(src);
+        // The files the disk gets, decided as at start (so an image header
+        // cannot name more than it could then), each checked first, so a
+        // missing one changes nothing.
+        let settings = crate::Settings::safe();
+        let grants = crate::resources::storage_grants(vm.domain, src, &settings, &*self.host);
+        let rules = crate::policy::rules_for(
+            &grants.grants,
+            &settings,
+            &*self.host,
+            &crate::pipeline::vm_context(vm.domain),
+        )
+        .map_err(|f| DriverError::Refused(Box::new(f)))?;
         let mut paths = Vec::new();
-        for layer in &chain.layers {
-            self.require_existing("disk image", &layer.path)?;
-            paths.push(layer.path.clone());
-            if let Some(data) = &layer.data_file {
-                self.require_existing("external data file", data)?;
-                paths.push(data.clone());
-            }
-            for extent in &layer.extents {
-                self.require_existing("VMDK extent", extent)?;
-                paths.push(extent.clone());
+        for rule in rules.rules.iter().filter(|r| r.grant.mode == Mode::Allow) {
+            let Some(path) = &rule.canonical else {
+                continue;
+            };
+            let what = match rule.grant.origin {
+                Origin::DiskDataFile { .. } => "external data file or extent",
+                _ => "disk image",
+            };
+            self.require_existing(what, path)?;
+            if !paths.contains(path) {
+                paths.push(path.clone());
             }
         }
         self.append_all(vm, &paths)

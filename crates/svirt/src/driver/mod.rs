@@ -160,6 +160,9 @@ pub enum DriverError {
     NoLabel { domain: String },
     #[error("{what} {path} does not exist")]
     Missing { what: &'static str, path: PathBuf },
+    /// The policy checks refuse a file the device would need.
+    #[error("refused: {0}")]
+    Refused(#[source] Box<crate::policy::PolicyFailure>),
     #[error("{what} has no source path")]
     NoSource { what: &'static str },
     #[error("cannot find the host device node for {what}")]
@@ -176,7 +179,8 @@ impl DriverError {
             | DriverError::NotLoaded { .. }
             | DriverError::ModelMismatch { .. }
             | DriverError::NoLabel { .. }
-            | DriverError::NoSource { .. } => DriverErrorKind::InvalidInput,
+            | DriverError::NoSource { .. }
+            | DriverError::Refused(_) => DriverErrorKind::InvalidInput,
             DriverError::Kernel(_) => DriverErrorKind::Kernel,
             DriverError::Load { .. } | DriverError::Update { .. } | DriverError::Remove { .. } => {
                 DriverErrorKind::Helper

@@ -297,6 +297,40 @@ fn hotplug_appends_every_layer_of_the_chain() {
 }
 
 #[test]
+fn hotplug_asks_only_for_what_the_start_would_grant() {
+    // A writable qcow2 whose header names another VM's disk as its data
+    // file, and a backing file that is a device: neither is asked for.
+    let rig = Rig::new();
+    rig.loaded();
+    let host = FakeHost::new()
+        .with_file("/img/top.qcow2")
+        .with_file("/img/other-vm.qcow2")
+        .with_device("/dev/sdb")
+        .with_top_header("/img/top.qcow2", Some("/img/other-vm.qcow2"), &[])
+        .with_backing(
+            "/img/top.qcow2",
+            vec![ProbedLayer {
+                path: "/dev/sdb".into(),
+                format: Some("raw".into()),
+                data_file: None,
+                extents: Vec::new(),
+            }],
+        );
+    let driver = rig.driver(host);
+    let d = domain("vm");
+    let label = generated();
+    let vm = Vm {
+        domain: &d,
+        xml: XML,
+        label: &label,
+    };
+    driver
+        .set_image_label(&vm, &file("/img/top.qcow2"))
+        .unwrap();
+    assert_eq!(rig.runs(), [format!("-r -u {PROFILE} -F /img/top.qcow2")]);
+}
+
+#[test]
 fn a_missing_layer_fails_before_any_helper_run() {
     let rig = Rig::new();
     rig.loaded();

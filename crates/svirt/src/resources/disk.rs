@@ -181,6 +181,43 @@ fn declared_writable(cx: &Collector, path: &str) -> bool {
         .any(|p| canonical(p).as_deref() == Some(want.as_str()))
 }
 
+/// The grants one disk source needs, decided exactly as at start: what a
+/// VM manager hot-plugging that disk must ask the helper for. `domain` is
+/// the definition the disk belongs to (it decides what the domain itself
+/// names writable).
+pub fn storage_grants(
+    domain: &crate::domain::Domain,
+    source: &StorageSource,
+    settings: &crate::Settings,
+    host: &dyn crate::host::Host,
+) -> super::Resources {
+    let mut cx = Collector {
+        domain,
+        settings,
+        host,
+        out: super::Resources::default(),
+        needs: super::Needs::default(),
+    };
+    let index = domain
+        .devices
+        .disks
+        .iter()
+        .position(|d| d.source.as_ref() == Some(source))
+        .unwrap_or(domain.devices.disks.len());
+    let layer = |layer| Origin::Disk {
+        index,
+        target: None,
+        layer,
+    };
+    let data = |layer| Origin::DiskDataFile {
+        index,
+        target: None,
+        layer,
+    };
+    add_chain(&mut cx, source, true, &layer, &data);
+    cx.out
+}
+
 /// The layers below `top` that the XML declares (`<backingStore>`), each
 /// local one `rk` with its declared data file. `top_name` names the disk in
 /// the warning for a chain deeper than [`MAX_CHAIN_DEPTH`].

@@ -29,6 +29,8 @@ mod smartcard;
 mod tpm;
 mod trailing;
 
+pub use disk::storage_grants;
+
 use crate::domain::{Domain, SecLabel};
 use crate::host::Host;
 use crate::policy::Grant;
