@@ -7,6 +7,13 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
+# libvirt 9.0's own test domains for the corpus comparison in `cargo test`
+# (crates/virt-aa-helper/tests/libvirt_corpus.rs), which must then run.
+SVIRT_LIBVIRT_SRC=$(tests/libvirt-corpus/fetch.sh) || {
+	echo "test.sh: cannot fetch libvirt's source package (tests/libvirt-corpus/fetch.sh)" >&2
+	exit 1
+}
+export SVIRT_LIBVIRT_SRC SVIRT_REQUIRE_LIBVIRT_CORPUS=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace >"$log" 2>&1 || { cat "$log"; exit 1; }
