@@ -7,7 +7,7 @@ use svirt::policy::escape::inert;
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
 use serde_json::json;
-use svirt::domain::Limits;
+use svirt::domain::{Limits, VirtType};
 use svirt::host::RealHost;
 use svirt::pipeline::{self, GeneratedProfile};
 use svirt::Settings;
@@ -104,7 +104,7 @@ pub(crate) fn diag(level: &str, text: impl std::fmt::Display) {
 }
 
 /// The template text and whether it is svirt's built-in one.
-fn choose_template(explicit: Option<&Path>, virt_type: &str) -> Result<(String, bool)> {
+fn choose_template(explicit: Option<&Path>, virt_type: VirtType) -> Result<(String, bool)> {
     if let Some(path) = explicit {
         let text = pipeline::read_template(path)
             .with_context(|| format!("cannot read template {}", path.display()))?;
@@ -116,11 +116,12 @@ fn choose_template(explicit: Option<&Path>, virt_type: &str) -> Result<(String, 
             .with_context(|| format!("cannot read template {}", installed.display()))?;
         return Ok((text, false));
     }
-    if pipeline::is_qemu_type(virt_type) {
+    if virt_type.is_qemu_family() {
         return Ok((pipeline::BUILTIN_QEMU_TEMPLATE.to_owned(), true));
     }
     bail!(
-        "no template for domain type {virt_type:?}: {} does not exist",
+        "no template for domain type {:?}: {} does not exist",
+        virt_type.as_str(),
         installed.display()
     )
 }
@@ -155,7 +156,7 @@ fn profile(args: &ProfileArgs) -> Result<ExitCode> {
     // The virt type picks the template, so peek at it first.
     let domain = svirt::domain::parse_domain(&xml, &limits)
         .with_context(|| format!("{}", args.domain.display()))?;
-    let (template, builtin) = choose_template(args.template.as_deref(), &domain.virt_type)?;
+    let (template, builtin) = choose_template(args.template.as_deref(), domain.virt_type)?;
     let generated = pipeline::generate(&xml, &settings, &host, &template, &limits)
         .with_context(|| format!("{}", args.domain.display()))?;
     for warning in generated.policy.warnings.iter() {
@@ -218,7 +219,7 @@ fn as_json(g: &GeneratedProfile) -> serde_json::Value {
         "profile": g.policy.name.as_str(),
         "uuid": g.domain.uuid.to_string(),
         "name": g.domain.name,
-        "type": g.domain.virt_type,
+        "type": g.domain.virt_type.as_str(),
         "grants": grants,
         "warnings": g.policy.warnings,
         "diagnostics": g.policy.rules.diagnostics.iter().map(|d| json!({

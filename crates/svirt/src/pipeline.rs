@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::domain::{parse_domain, Domain, DomainError, Limits};
+use crate::domain::{parse_domain, Domain, DomainError, Limits, VirtType};
 use crate::host::Host;
 use crate::policy::{
     check_domain_name, render_files, render_profile, rules_for, Grant, NameError, PolicyFailure,
@@ -63,16 +63,10 @@ impl VmPolicy {
     }
 }
 
-/// Whether a virt type gets per-domain base rules and a `.files` include
-/// (the QEMU family), as opposed to LXC and others.
-pub fn is_qemu_type(virt_type: &str) -> bool {
-    matches!(virt_type, "qemu" | "kqemu" | "kvm")
-}
-
 /// The template file name for a virt type: `TEMPLATE.qemu` for the QEMU
 /// family, `TEMPLATE.<type>` otherwise.
-pub fn template_file_name(virt_type: &str) -> String {
-    if is_qemu_type(virt_type) {
+pub fn template_file_name(virt_type: VirtType) -> String {
+    if virt_type.is_qemu_family() {
         "TEMPLATE.qemu".to_owned()
     } else {
         format!("TEMPLATE.{virt_type}")
@@ -140,7 +134,7 @@ pub fn generate(
 ) -> Result<GeneratedProfile, PipelineError> {
     let domain = parse_domain(xml, limits)?;
     let policy = policy_for(&domain, settings, host, &[])?;
-    let qemu = is_qemu_type(&domain.virt_type);
+    let qemu = domain.virt_type.is_qemu_family();
     let profile = render_profile(template, &policy.name, qemu)?;
     let files = qemu.then(|| policy.files_text());
     if let Some(f) = &files {

@@ -1,7 +1,7 @@
 //! A realistic, libvirt-formatted live definition read end to end.
 
 use svirt::domain::{
-    parse_domain, Backing, HostDevSource, Limits, SecLabelType, StorageType, TpmBackend,
+    parse_domain, Backing, HostDevSource, Limits, SecLabelType, StorageType, TpmBackend, VirtType,
 };
 
 const LIVE: &str = r#"<domain type='kvm' id='3'>
@@ -75,7 +75,7 @@ const LIVE: &str = r#"<domain type='kvm' id='3'>
 #[test]
 fn live_definition() {
     let d = parse_domain(LIVE, &Limits::default()).unwrap();
-    assert_eq!(d.virt_type, "kvm");
+    assert_eq!(d.virt_type, VirtType::Kvm);
     assert_eq!(d.id, Some(3));
     assert_eq!(d.name, "web-01");
     assert_eq!(d.uuid.to_string(), "6a2ed2b7-3d6b-4c1e-9a3c-6e0b7c9f1d20");

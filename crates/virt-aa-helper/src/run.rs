@@ -10,7 +10,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
-use svirt::domain::{parse_domain, Domain, DomainError, Limits};
+use svirt::domain::{parse_domain, Domain, DomainError, Limits, VirtType};
 use svirt::host::Host;
 use svirt::pipeline::{self, PipelineError};
 use svirt::policy::{
@@ -340,7 +340,7 @@ fn create_or_replace(
     }
 
     let name = ProfileName::for_uuid(&domain.uuid);
-    let lxc = domain.virt_type == "lxc";
+    let lxc = domain.virt_type == VirtType::Lxc;
     let creating = args.mode == Mode::Create || purged;
     if args.dry_run {
         out.info(files.files().display().to_string());
@@ -418,15 +418,13 @@ pub fn create_profile(
     name: &ProfileName,
     lxc: bool,
 ) -> Result<(), Failure> {
-    let template_path = files.template(&pipeline::template_file_name(&domain.virt_type));
+    let template_path = files.template(&pipeline::template_file_name(domain.virt_type));
     let shown = template_path.display().to_string();
     let template = match files::probe(&template_path).map_err(Failure::Examine)? {
         Some(_) => {
             pipeline::read_template(&template_path).map_err(|e| Failure::TemplateRead(shown, e))?
         }
-        None if pipeline::is_qemu_type(&domain.virt_type) => {
-            pipeline::BUILTIN_QEMU_TEMPLATE.to_owned()
-        }
+        None if domain.virt_type.is_qemu_family() => pipeline::BUILTIN_QEMU_TEMPLATE.to_owned(),
         None => return Err(Failure::TemplateMissing(shown)),
     };
     let text = render_profile(&template, name, !lxc).map_err(Failure::Template)?;

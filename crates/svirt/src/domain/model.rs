@@ -5,13 +5,53 @@
 //! canonicalising them is the policy step's job, so that errors can quote
 //! what the user wrote.
 
+use std::fmt;
+
 use super::uuid::DomainUuid;
+
+/// A closed enum of the names libvirt knows for an attribute, with
+/// `from_name` (`None` for an unknown name), `as_str` and `Display`.
+macro_rules! closed_names {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in libvirt's order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The value libvirt spells `name` (case-sensitive), if any.
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// The name as libvirt spells it.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
 
 /// A parsed `<domain>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Domain {
-    /// `<domain type=…>`: `kvm`, `qemu`, `kqemu`, `lxc`, `xen`, …
-    pub virt_type: String,
+    /// `<domain type=…>`.
+    pub virt_type: VirtType,
     /// `<domain id=…>`; absent for inactive definitions (libvirt then uses -1).
     pub id: Option<i64>,
     pub name: String,
@@ -39,6 +79,39 @@ impl Domain {
         self.seclabels
             .iter()
             .find(|s| s.model.as_deref().is_none_or(|m| m == "apparmor"))
+    }
+}
+
+closed_names! {
+    /// `<domain type=…>`: the hypervisor. The parser refuses any other name
+    /// (libvirt's "unknown virtualization type").
+    VirtType {
+        None = "none",
+        Qemu = "qemu",
+        Kqemu = "kqemu",
+        Kvm = "kvm",
+        Xen = "xen",
+        Lxc = "lxc",
+        Uml = "uml",
+        Openvz = "openvz",
+        Test = "test",
+        Vmware = "vmware",
+        Hyperv = "hyperv",
+        Vbox = "vbox",
+        Phyp = "phyp",
+        Parallels = "parallels",
+        Bhyve = "bhyve",
+        Vz = "vz",
+        Hvf = "hvf",
+        Ch = "ch",
+    }
+}
+
+impl VirtType {
+    /// The QEMU family (`qemu`, `kqemu`, `kvm`): these get the per-domain
+    /// base rules, a `.files` include and the `TEMPLATE.qemu` template.
+    pub fn is_qemu_family(self) -> bool {
+        matches!(self, VirtType::Qemu | VirtType::Kqemu | VirtType::Kvm)
     }
 }
 

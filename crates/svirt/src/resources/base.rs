@@ -8,13 +8,8 @@ use crate::policy::{
     Access, Grant, Origin, PatternPart::Glob, PatternPart::Literal, PatternPart::Name,
 };
 
-/// Virt types that get the base rules (and a `.files` include).
-pub fn is_qemu_family(virt_type: &str) -> bool {
-    matches!(virt_type, "qemu" | "kqemu" | "kvm")
-}
-
 pub(super) fn add(cx: &mut Collector) {
-    if !is_qemu_family(&cx.domain.virt_type) {
+    if !cx.domain.virt_type.is_qemu_family() {
         return;
     }
     let name = &cx.domain.name;
@@ -75,6 +70,7 @@ pub(super) fn add(cx: &mut Collector) {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::VirtType;
     use crate::resources::grants_for;
     use crate::resources::testing::*;
     use crate::Settings;
@@ -118,14 +114,14 @@ mod tests {
     #[test]
     fn only_qemu_family_gets_base_rules() {
         for (t, n) in [
-            ("kvm", 5),
-            ("qemu", 5),
-            ("kqemu", 5),
-            ("lxc", 0),
-            ("xen", 0),
+            (VirtType::Kvm, 5),
+            (VirtType::Qemu, 5),
+            (VirtType::Kqemu, 5),
+            (VirtType::Lxc, 0),
+            (VirtType::Xen, 0),
         ] {
             let mut d = domain("vm");
-            d.virt_type = t.into();
+            d.virt_type = t;
             let r = grants_for(&d, &Settings::default(), &FakeHost::default()).unwrap();
             assert_eq!(r.grants.len(), n, "{t}");
         }

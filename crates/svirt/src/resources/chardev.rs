@@ -114,7 +114,7 @@ fn add_one(cx: &mut Collector, dev: &CharDev, index: usize, split_pipe: bool) {
 #[cfg(test)]
 mod pty_tests {
     use super::*;
-    use crate::domain::CharDevKind;
+    use crate::domain::{CharDevKind, VirtType};
     use crate::resources::grants_for;
     use crate::resources::testing::*;
     use crate::Settings;
@@ -122,7 +122,7 @@ mod pty_tests {
     #[test]
     fn unallocated_pty_gets_the_pts_pattern_in_safe_mode_only() {
         let mut d = domain("vm");
-        d.virt_type = "lxc".into();
+        d.virt_type = VirtType::Lxc;
         d.devices.serials.push(CharDev {
             kind: CharDevKind::Serial,
             source_type: "pty".into(),
@@ -147,7 +147,7 @@ mod pty_tests {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{CharDevKind, SecLabel};
+    use crate::domain::{CharDevKind, SecLabel, VirtType};
     use crate::resources::grants_for;
     use crate::resources::testing::*;
     use crate::Settings;
@@ -167,7 +167,7 @@ mod tests {
 
     fn run(f: impl FnOnce(&mut crate::domain::Devices), settings: &Settings) -> Vec<String> {
         let mut d = domain("vm");
-        d.virt_type = "lxc".into();
+        d.virt_type = VirtType::Lxc;
         f(&mut d.devices);
         show(
             &grants_for(&d, settings, &FakeHost::default())
@@ -287,7 +287,7 @@ mod tests {
     #[test]
     fn non_hvm_consoles_are_taken_as_they_are() {
         let mut d = domain("vm");
-        d.virt_type = "lxc".into();
+        d.virt_type = VirtType::Lxc;
         d.os.os_type = "exe".into();
         d.devices.consoles = vec![chr(Console, "pipe", Some("/r/c"), None)];
         let got = show(
@@ -335,7 +335,7 @@ mod tests {
     #[test]
     fn pipe_origins() {
         let mut d = domain("vm");
-        d.virt_type = "lxc".into();
+        d.virt_type = VirtType::Lxc;
         d.devices.serials = vec![chr(Serial, "pipe", Some("/r/p"), None)];
         let r = grants_for(&d, &compat(), &FakeHost::default()).unwrap();
         assert_eq!(

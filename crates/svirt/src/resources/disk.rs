@@ -274,6 +274,7 @@ fn add_declared_data_file(
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::VirtType;
     use crate::domain::{Backing, Disk, SecLabel, StorageSource, StorageType};
     use crate::image::ProbedLayer;
     use crate::policy::Origin;
@@ -297,7 +298,7 @@ mod tests {
 
     fn run(disks: Vec<Disk>, settings: &Settings, host: &FakeHost) -> Vec<String> {
         let mut d = domain("vm");
-        d.virt_type = "lxc".into(); // no base rules
+        d.virt_type = VirtType::Lxc; // no base rules
         d.devices.disks = disks;
         show(&grants_for(&d, settings, host).unwrap().grants)
     }
@@ -493,7 +494,7 @@ mod tests {
     #[test]
     fn vmdk_extents_only_with_the_switch() {
         let mut d = domain("vm");
-        d.virt_type = "lxc".into();
+        d.virt_type = VirtType::Lxc;
         let mut src = file("/img/split.vmdk");
         src.format = Some("vmdk".into());
         d.devices.disks.push(Disk {

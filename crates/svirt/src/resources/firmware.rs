@@ -39,6 +39,7 @@ pub(super) fn add(cx: &mut Collector) {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::VirtType;
     use crate::domain::{AcpiTable, Backing, Loader, Nvram, StorageSource, StorageType};
     use crate::resources::grants_for;
     use crate::resources::testing::*;
@@ -46,7 +47,7 @@ mod tests {
 
     fn run(f: impl FnOnce(&mut crate::domain::Os)) -> Vec<String> {
         let mut d = domain("vm");
-        d.virt_type = "lxc".into();
+        d.virt_type = VirtType::Lxc;
         f(&mut d.os);
         let host = FakeHost::default();
         let got = show(

@@ -15,6 +15,7 @@ pub(super) fn add(cx: &mut Collector) {
 #[cfg(test)]
 mod tests {
     use crate::domain::FwCfgEntry;
+    use crate::domain::VirtType;
     use crate::resources::grants_for;
     use crate::resources::testing::*;
     use crate::Settings;
@@ -22,7 +23,7 @@ mod tests {
     #[test]
     fn files_only() {
         let mut d = domain("vm");
-        d.virt_type = "lxc".into();
+        d.virt_type = VirtType::Lxc;
         d.fw_cfg = vec![
             FwCfgEntry {
                 name: Some("opt/a".into()),

@@ -70,6 +70,7 @@ fn needs_automatic_render_node(g: &Graphics) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::VirtType;
     use crate::resources::testing::*;
     use crate::resources::{grants_for, Resources};
     use crate::Settings;
@@ -83,7 +84,7 @@ mod tests {
 
     fn run(g: Vec<Graphics>, host: &FakeHost) -> Result<Resources, ResourcesError> {
         let mut d = domain("vm");
-        d.virt_type = "lxc".into();
+        d.virt_type = VirtType::Lxc;
         d.devices.graphics = g;
         grants_for(&d, &Settings::libvirt_compatible(), host)
     }

@@ -59,6 +59,7 @@ pub(super) fn add(cx: &mut Collector) {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::VirtType;
     use crate::domain::{HostDev, HostDevSource, PciAddress, SecLabel};
     use crate::policy::Origin;
     use crate::resources::testing::*;
@@ -103,7 +104,7 @@ mod tests {
 
     fn run(devs: Vec<HostDev>, settings: &Settings) -> Resources {
         let mut d = domain("vm");
-        d.virt_type = "lxc".into();
+        d.virt_type = VirtType::Lxc;
         d.devices.hostdevs = devs;
         grants_for(&d, settings, &host()).unwrap()
     }

@@ -17,6 +17,7 @@ pub(super) fn add(cx: &mut Collector) {
 #[cfg(test)]
 mod tests {
     use crate::domain::Input;
+    use crate::domain::VirtType;
     use crate::resources::grants_for;
     use crate::resources::testing::*;
     use crate::Settings;
@@ -24,7 +25,7 @@ mod tests {
     #[test]
     fn passthrough_and_evdev_only() {
         let mut d = domain("vm");
-        d.virt_type = "lxc".into();
+        d.virt_type = VirtType::Lxc;
         d.devices.inputs = vec![
             Input {
                 kind: "passthrough".into(),

@@ -21,6 +21,7 @@ pub(super) fn add(cx: &mut Collector) {
 #[cfg(test)]
 mod tests {
     use crate::domain::MemoryDevice;
+    use crate::domain::VirtType;
     use crate::resources::grants_for;
     use crate::resources::testing::*;
     use crate::Settings;
@@ -28,7 +29,7 @@ mod tests {
     #[test]
     fn nvdimm_always_pmem_with_the_switch() {
         let mut d = domain("vm");
-        d.virt_type = "lxc".into();
+        d.virt_type = VirtType::Lxc;
         d.devices.memory = ["nvdimm", "virtio-pmem", "dimm", "virtio-mem"]
             .iter()
             .map(|m| MemoryDevice {

@@ -5,11 +5,11 @@
 //! non-virtio model, or a virtio model with `<driver name='qemu'>`.
 
 use super::{non_empty, Collector};
-use crate::domain::Interface;
+use crate::domain::{Interface, VirtType};
 use crate::policy::{Access, Grant, Origin};
 
 pub(super) fn add(cx: &mut Collector) {
-    let kvm = cx.domain.virt_type == "kvm";
+    let kvm = cx.domain.virt_type == VirtType::Kvm;
     for (index, nic) in cx.domain.devices.interfaces.iter().enumerate() {
         let origin = |role| Origin::Interface { index, role };
         match nic.kind.as_str() {
@@ -62,9 +62,9 @@ mod tests {
         }
     }
 
-    fn vhost_net(virt_type: &str, nics: Vec<Interface>) -> bool {
+    fn vhost_net(virt_type: VirtType, nics: Vec<Interface>) -> bool {
         let mut d = domain("vm");
-        d.virt_type = virt_type.into();
+        d.virt_type = virt_type;
         d.devices.interfaces = nics;
         grants_for(&d, &Settings::libvirt_compatible(), &FakeHost::default())
             .unwrap()
@@ -87,15 +87,18 @@ mod tests {
             (Some("e1000"), Some("vhost"), false),
         ] {
             assert_eq!(
-                vhost_net("kvm", vec![nic("network", model, driver)]),
+                vhost_net(VirtType::Kvm, vec![nic("network", model, driver)]),
                 want,
                 "{model:?} {driver:?}"
             );
-            assert!(!vhost_net("qemu", vec![nic("network", model, driver)]));
+            assert!(!vhost_net(
+                VirtType::Qemu,
+                vec![nic("network", model, driver)]
+            ));
         }
-        assert!(!vhost_net("kvm", vec![]));
+        assert!(!vhost_net(VirtType::Kvm, vec![]));
         assert!(vhost_net(
-            "kvm",
+            VirtType::Kvm,
             vec![
                 nic("network", Some("e1000"), None),
                 nic("bridge", None, None)
@@ -111,7 +114,7 @@ mod tests {
         let mut vdpa = nic("vdpa", None, None);
         vdpa.source_path = Some("/dev/vhost-vdpa-0".into());
         let mut d = domain("vm");
-        d.virt_type = "qemu".into();
+        d.virt_type = VirtType::Qemu;
         d.devices.interfaces = vec![vu, vdpa];
         let got =
             |s: &Settings| show(&grants_for(&d, s, &FakeHost::default()).unwrap().grants[5..]);

@@ -36,6 +36,7 @@ pub(super) fn add(cx: &mut Collector) -> Result<(), ResourcesError> {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::VirtType;
     use crate::domain::{Shmem, ShmemServer};
     use crate::resources::grants_for;
     use crate::resources::testing::*;
@@ -54,7 +55,7 @@ mod tests {
     #[test]
     fn each_model_and_server() {
         let mut d = domain("vm");
-        d.virt_type = "lxc".into();
+        d.virt_type = VirtType::Lxc;
         d.devices.shmems = vec![
             shm("plain0", Some("ivshmem-plain"), None),
             shm("bell0", Some("ivshmem-doorbell"), None),

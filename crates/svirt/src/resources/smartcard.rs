@@ -33,6 +33,7 @@ pub(super) fn add(cx: &mut Collector) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::VirtType;
     use crate::resources::grants_for;
     use crate::resources::testing::*;
     use crate::Settings;
@@ -40,7 +41,7 @@ mod tests {
     #[test]
     fn databases() {
         let mut d = domain("vm");
-        d.virt_type = "lxc".into();
+        d.virt_type = VirtType::Lxc;
         d.devices.smartcards = vec![
             Smartcard::Host,
             Smartcard::HostCertificates {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::domain::{Devices, Domain, DomainUuid, Os, PciAddress, StorageSource};
+use crate::domain::{Devices, Domain, DomainUuid, Os, PciAddress, StorageSource, VirtType};
 use crate::host::Host;
 use crate::image::{ProbedChain, ProbedLayer};
 use crate::policy::{Grant, Mode, PatternPart, Target};
@@ -89,7 +89,7 @@ impl Host for FakeHost {
 /// A KVM domain with no devices.
 pub fn domain(name: &str) -> Domain {
     Domain {
-        virt_type: "kvm".into(),
+        virt_type: VirtType::Kvm,
         id: None,
         name: name.into(),
         uuid: DomainUuid::parse("00000000-0000-0000-0000-0123456789ab").unwrap(),

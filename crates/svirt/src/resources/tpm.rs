@@ -117,6 +117,7 @@ fn cancel_path(cx: &Collector, device: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    use crate::domain::VirtType;
     use crate::domain::{Tpm, TpmBackend};
     use crate::resources::grants_for;
     use crate::resources::testing::*;
@@ -134,7 +135,7 @@ mod tests {
 
     fn run(tpm: Tpm, settings: &Settings, host: &FakeHost, id: Option<i64>) -> Vec<String> {
         let mut d = domain("virt-aa-helper-test");
-        d.virt_type = "lxc".into();
+        d.virt_type = VirtType::Lxc;
         d.id = id;
         d.devices.tpms = vec![tpm];
         show(&grants_for(&d, settings, host).unwrap().grants)

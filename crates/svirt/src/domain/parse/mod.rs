@@ -22,7 +22,7 @@
 
 use roxmltree::{Document, Node, ParsingOptions};
 
-use super::model::{CharDevKind, Devices, Domain, Os, SecLabel, SecLabelType};
+use super::model::{CharDevKind, Devices, Domain, Os, SecLabel, SecLabelType, VirtType};
 use super::uuid::{DomainUuid, UuidError};
 
 mod chardev;
@@ -59,7 +59,7 @@ pub const MAX_BACKING_CHAIN_DEPTH: usize = 256;
 /// `<os><type>` values libvirt knows.
 pub const KNOWN_OS_TYPES: &[&str] = &["hvm", "xen", "linux", "exe", "uml", "xenpvh"];
 
-/// `<domain type>` values libvirt knows.
+/// `<domain type>` values libvirt knows: the names of [`VirtType`].
 pub const KNOWN_VIRT_TYPES: &[&str] = &[
     "none",
     "qemu",
@@ -273,9 +273,10 @@ pub fn parse_domain(xml: &str, limits: &Limits) -> Result<Domain> {
     if !KNOWN_OS_TYPES.contains(&os_type.as_str()) {
         return Err(DomainError::UnknownOsType(os_type));
     }
-    if !KNOWN_VIRT_TYPES.contains(&virt_type.as_str()) {
-        return Err(DomainError::UnknownVirtType(virt_type));
-    }
+    let virt_type = match VirtType::from_name(&virt_type) {
+        Some(known) => known,
+        None => return Err(DomainError::UnknownVirtType(virt_type)),
+    };
 
     // The full parse.
     let uuid = DomainUuid::parse(&uuid_text).map_err(DomainError::InvalidUuid)?;
@@ -620,7 +621,7 @@ mod tests {
     #[test]
     fn minimal_domain() {
         let d = parse(&with("")).unwrap();
-        assert_eq!(d.virt_type, "kvm");
+        assert_eq!(d.virt_type, VirtType::Kvm);
         assert_eq!(d.name, "vm");
         assert_eq!(d.uuid.to_string(), UUID);
         assert_eq!(d.id, None);
@@ -888,8 +889,23 @@ mod tests {
         );
         for t in ["qemu", "kqemu", "lxc", "xen"] {
             let xml = with("").replace("type='kvm'", &format!("type='{t}'"));
-            assert_eq!(parse(&xml).unwrap().virt_type, t);
+            assert_eq!(parse(&xml).unwrap().virt_type.as_str(), t);
         }
+    }
+
+    #[test]
+    fn known_virt_types_are_the_enum() {
+        let names: Vec<&str> = VirtType::ALL.iter().map(|t| t.as_str()).collect();
+        assert_eq!(names, KNOWN_VIRT_TYPES);
+        for t in VirtType::ALL {
+            assert_eq!(VirtType::from_name(t.as_str()), Some(*t));
+            assert_eq!(t.to_string(), t.as_str());
+            assert_eq!(
+                t.is_qemu_family(),
+                matches!(t.as_str(), "qemu" | "kqemu" | "kvm")
+            );
+        }
+        assert_eq!(VirtType::from_name("KVM"), None);
     }
 
     #[test]
