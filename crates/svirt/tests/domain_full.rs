@@ -1,7 +1,8 @@
 //! A realistic, libvirt-formatted live definition read end to end.
 
 use svirt::domain::{
-    parse_domain, Backing, HostDevSource, Limits, SecLabelType, StorageType, TpmBackend, VirtType,
+    parse_domain, Backing, DiskDevice, HostDevSource, Limits, SecLabelType, StorageType,
+    TpmBackend, VirtType,
 };
 
 const LIVE: &str = r#"<domain type='kvm' id='3'>
@@ -107,7 +108,7 @@ fn live_definition() {
     );
     assert!(base.readonly);
     assert_eq!(base.backing, Backing::None);
-    assert_eq!(dev.disks[1].device, "cdrom");
+    assert_eq!(dev.disks[1].device, DiskDevice::Cdrom);
     assert_eq!(dev.disks[1].source, None);
 
     assert_eq!(dev.interfaces[0].model.as_deref(), Some("virtio"));

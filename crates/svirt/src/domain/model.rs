@@ -47,6 +47,46 @@ macro_rules! closed_names {
     };
 }
 
+/// An enum of the names libvirt knows for an attribute, plus `Other` for
+/// any other name, kept as written: the parser accepts names it does not
+/// know (they get no rules), so none may be refused for being new.
+/// `from_name` never puts a known name in `Other`.
+macro_rules! open_names {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal,)+ }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+            /// A name not listed above, exactly as written.
+            Other(String),
+        }
+
+        impl $name {
+            /// The value for `name` as written (case-sensitive).
+            pub fn from_name(name: &str) -> Self {
+                match name {
+                    $($text => $name::$variant,)+
+                    other => $name::Other(other.to_owned()),
+                }
+            }
+
+            /// The name as written in the XML.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)+
+                    $name::Other(name) => name,
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
 /// A parsed `<domain>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Domain {
@@ -290,10 +330,20 @@ pub enum Backing {
     Layer(Box<StorageSource>),
 }
 
+open_names! {
+    /// `<disk device=…>`; absent means `disk`.
+    DiskDevice {
+        Disk = "disk",
+        Cdrom = "cdrom",
+        Floppy = "floppy",
+        Lun = "lun",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Disk {
-    /// `device=`: `disk`, `cdrom`, `floppy`, `lun`.
-    pub device: String,
+    /// `device=`; libvirt's parser makes a CD-ROM read-only.
+    pub device: DiskDevice,
     /// `None` for an empty cdrom/floppy.
     pub source: Option<StorageSource>,
     pub target_dev: Option<String>,
@@ -311,13 +361,35 @@ pub enum CharDevKind {
     Console,
 }
 
+open_names! {
+    /// A character device's backend, `type=` of `<serial>` and friends;
+    /// absent means `pty`.
+    CharDevSourceType {
+        Null = "null",
+        Vc = "vc",
+        Pty = "pty",
+        Dev = "dev",
+        File = "file",
+        Pipe = "pipe",
+        Stdio = "stdio",
+        Udp = "udp",
+        Tcp = "tcp",
+        Unix = "unix",
+        SpiceVmc = "spicevmc",
+        SpicePort = "spiceport",
+        Nmdm = "nmdm",
+        QemuVdagent = "qemu-vdagent",
+        Dbus = "dbus",
+    }
+}
+
 /// A character device backend (`<serial type=…>` and friends, also used for
 /// vhost-user NIC and shmem server sockets).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CharDev {
     pub kind: CharDevKind,
-    /// `type=`: `pty`, `dev`, `file`, `pipe`, `unix`, `tcp`, `udp`, `null`, …
-    pub source_type: String,
+    /// `type=`.
+    pub source_type: CharDevSourceType,
     /// `<source path=…>` (or `<source mode=… path=…>` for unix).
     pub path: Option<String>,
     /// The other attributes of the first `<source>` (`append`, `mode`,
@@ -334,10 +406,23 @@ pub struct CharDev {
 
 // --------------------------------------------------------------- graphics ---
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+open_names! {
+    /// `<graphics type=…>`.
+    GraphicsType {
+        Sdl = "sdl",
+        Vnc = "vnc",
+        Rdp = "rdp",
+        Desktop = "desktop",
+        Spice = "spice",
+        EglHeadless = "egl-headless",
+        Dbus = "dbus",
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Graphics {
-    /// `vnc`, `spice`, `sdl`, `egl-headless`, `dbus`, `rdp`, `desktop`.
-    pub kind: String,
+    /// `type=`.
+    pub kind: GraphicsType,
     /// `<listen type='socket' socket=…>` paths (and `socket=` on `<graphics>`).
     pub listen_sockets: Vec<String>,
     /// `<gl enable='yes'>` (spice, sdl, dbus) or egl-headless.
@@ -348,6 +433,20 @@ pub struct Graphics {
     pub xauth: Option<String>,
     /// SDL `display=`.
     pub display: Option<String>,
+}
+
+impl Graphics {
+    /// A device of type `kind` with nothing else set.
+    pub fn new(kind: GraphicsType) -> Self {
+        Graphics {
+            kind,
+            listen_sockets: Vec::new(),
+            gl: false,
+            rendernode: None,
+            xauth: None,
+            display: None,
+        }
+    }
 }
 
 // ---------------------------------------------------------------- hostdev ---
@@ -465,10 +564,21 @@ pub struct Interface {
 
 // ----------------------------------------------------------------- memory ---
 
+open_names! {
+    /// `<memory model=…>` of a memory device.
+    MemoryModel {
+        Dimm = "dimm",
+        Nvdimm = "nvdimm",
+        VirtioPmem = "virtio-pmem",
+        VirtioMem = "virtio-mem",
+        SgxEpc = "sgx-epc",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemoryDevice {
-    /// `model=`: `dimm`, `nvdimm`, `virtio-pmem`, `virtio-mem`, `sgx-epc`.
-    pub model: String,
+    /// `model=`.
+    pub model: MemoryModel,
     /// `<source><path>`.
     pub path: Option<String>,
 }
@@ -530,4 +640,82 @@ pub enum Smartcard {
 pub struct Vsock {
     pub cid: Option<u32>,
     pub auto: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_names_round_trip_and_keep_unknown_ones() {
+        for name in ["disk", "cdrom", "floppy", "lun"] {
+            let d = DiskDevice::from_name(name);
+            assert!(!matches!(d, DiskDevice::Other(_)), "{name}");
+            assert_eq!(d.as_str(), name);
+            assert_eq!(d.to_string(), name);
+        }
+        for name in [
+            "null",
+            "vc",
+            "pty",
+            "dev",
+            "file",
+            "pipe",
+            "stdio",
+            "udp",
+            "tcp",
+            "unix",
+            "spicevmc",
+            "spiceport",
+            "nmdm",
+            "qemu-vdagent",
+            "dbus",
+        ] {
+            let t = CharDevSourceType::from_name(name);
+            assert!(!matches!(t, CharDevSourceType::Other(_)), "{name}");
+            assert_eq!(t.as_str(), name);
+        }
+        for name in [
+            "sdl",
+            "vnc",
+            "rdp",
+            "desktop",
+            "spice",
+            "egl-headless",
+            "dbus",
+        ] {
+            let g = GraphicsType::from_name(name);
+            assert!(!matches!(g, GraphicsType::Other(_)), "{name}");
+            assert_eq!(g.as_str(), name);
+        }
+        for name in ["dimm", "nvdimm", "virtio-pmem", "virtio-mem", "sgx-epc"] {
+            let m = MemoryModel::from_name(name);
+            assert!(!matches!(m, MemoryModel::Other(_)), "{name}");
+            assert_eq!(m.as_str(), name);
+        }
+        // Names are case-sensitive, and anything else is kept as written.
+        assert_eq!(
+            DiskDevice::from_name("CDROM"),
+            DiskDevice::Other("CDROM".into())
+        );
+        assert_eq!(
+            CharDevSourceType::from_name("pty "),
+            CharDevSourceType::Other("pty ".into())
+        );
+        let g = GraphicsType::from_name("future");
+        assert_eq!(g, GraphicsType::Other("future".into()));
+        assert_eq!(g.as_str(), "future");
+        assert_eq!(g.to_string(), "future");
+        assert_eq!(MemoryModel::from_name("").as_str(), "");
+    }
+
+    #[test]
+    fn qemu_family() {
+        let family: Vec<VirtType> = VirtType::ALL
+            .iter()
+            .copied()
+            .filter(|t| t.is_qemu_family())
+            .collect();
+        assert_eq!(family, [VirtType::Qemu, VirtType::Kqemu, VirtType::Kvm]);
+    }
 }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use crate::apparmor::{KernelError, ProcAttr, ProcessLabel, SecurityFs};
 use crate::domain::{
-    CharDev, Domain, HostDev, HostDevSource, Input, Interface, MemoryDevice, StorageSource,
-    StorageType,
+    CharDev, CharDevSourceType, Domain, HostDev, HostDevSource, Input, Interface, MemoryDevice,
+    MemoryModel, StorageSource, StorageType,
 };
 use crate::host::{Host, RealHost};
 use crate::policy::{Mode, Origin, ProfileName};
@@ -538,9 +538,12 @@ impl SecurityDriver for AppArmorDriver {
         let Some(path) = dev.path.as_deref() else {
             return Ok(());
         };
-        let paths = match dev.source_type.as_str() {
-            "dev" | "file" | "unix" | "pty" => vec![path.to_owned()],
-            "pipe" => {
+        let paths = match dev.source_type {
+            CharDevSourceType::Dev
+            | CharDevSourceType::File
+            | CharDevSourceType::Unix
+            | CharDevSourceType::Pty => vec![path.to_owned()],
+            CharDevSourceType::Pipe => {
                 let mut v: Vec<String> = [format!("{path}.in"), format!("{path}.out")]
                     .into_iter()
                     .filter(|p| self.host.exists(Path::new(p)))
@@ -559,7 +562,7 @@ impl SecurityDriver for AppArmorDriver {
 
     fn set_memory_label(&self, vm: &Vm<'_>, mem: &MemoryDevice) -> Result<(), DriverError> {
         if vm.label.reloadable().is_none()
-            || !matches!(mem.model.as_str(), "nvdimm" | "virtio-pmem")
+            || !matches!(mem.model, MemoryModel::Nvdimm | MemoryModel::VirtioPmem)
         {
             return Ok(());
         }

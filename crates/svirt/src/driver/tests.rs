@@ -10,7 +10,8 @@ use std::sync::Arc;
 use super::*;
 use crate::apparmor::{ProcAttr, SecurityFs};
 use crate::domain::{
-    HostDev, HostDevSource, PciAddress, SecLabel, SecLabelType, StorageSource, StorageType,
+    CharDevSourceType, HostDev, HostDevSource, MemoryModel, PciAddress, SecLabel, SecLabelType,
+    StorageSource, StorageType,
 };
 use crate::image::ProbedLayer;
 use crate::resources::testing::domain;
@@ -441,7 +442,7 @@ fn hostdevs_chardevs_memory_input_net_and_paths() {
     driver.restore_hostdev_label(&vm, &pci(None)).unwrap();
     let pipe = CharDev {
         kind: crate::domain::CharDevKind::Serial,
-        source_type: "pipe".into(),
+        source_type: CharDevSourceType::Pipe,
         path: Some("/x/p".into()),
         source_attrs: Vec::new(),
         log_file: None,
@@ -451,7 +452,7 @@ fn hostdevs_chardevs_memory_input_net_and_paths() {
     };
     driver.set_chardev_label(&vm, &pipe).unwrap();
     let tcp = CharDev {
-        source_type: "tcp".into(),
+        source_type: CharDevSourceType::Tcp,
         ..pipe.clone()
     };
     driver.set_chardev_label(&vm, &tcp).unwrap();
@@ -459,7 +460,7 @@ fn hostdevs_chardevs_memory_input_net_and_paths() {
         .set_memory_label(
             &vm,
             &MemoryDevice {
-                model: "nvdimm".into(),
+                model: MemoryModel::Nvdimm,
                 path: Some("/dev/pmem0".into()),
             },
         )
@@ -468,7 +469,7 @@ fn hostdevs_chardevs_memory_input_net_and_paths() {
         .set_memory_label(
             &vm,
             &MemoryDevice {
-                model: "virtio-pmem".into(),
+                model: MemoryModel::VirtioPmem,
                 path: Some("/nope".into()),
             },
         )

@@ -16,7 +16,7 @@
 //! - with a serial port with the same source, both grant the path.
 
 use super::{non_empty, Collector};
-use crate::domain::CharDev;
+use crate::domain::{CharDev, CharDevSourceType};
 use crate::policy::{Access, FixedPattern, Grant, Origin};
 
 pub(super) fn add(cx: &mut Collector) {
@@ -65,8 +65,9 @@ fn same_source(a: &CharDev, b: &CharDev) -> bool {
 }
 
 /// Source types whose path QEMU opens.
-fn has_host_path(source_type: &str) -> bool {
-    matches!(source_type, "pty" | "dev" | "file" | "unix" | "pipe")
+fn has_host_path(source_type: &CharDevSourceType) -> bool {
+    use CharDevSourceType::{Dev, File, Pipe, Pty, Unix};
+    matches!(source_type, Pty | Dev | File | Unix | Pipe)
 }
 
 /// Grants for one port. `split_pipe` is false for consoles.
@@ -80,7 +81,7 @@ fn add_one(cx: &mut Collector, dev: &CharDev, index: usize, split_pipe: bool) {
         role,
     };
     if let (true, Some(path)) = (has_host_path(&dev.source_type), non_empty(&dev.path)) {
-        if dev.source_type == "pipe" && split_pipe {
+        if dev.source_type == CharDevSourceType::Pipe && split_pipe {
             cx.push(Grant::path(
                 format!("{path}.in"),
                 Access::RW,
@@ -94,7 +95,7 @@ fn add_one(cx: &mut Collector, dev: &CharDev, index: usize, split_pipe: bool) {
         } else {
             cx.push(Grant::path(path, Access::RW, origin("source")));
         }
-    } else if dev.source_type == "pty" && cx.settings.pty_allocation {
+    } else if dev.source_type == CharDevSourceType::Pty && cx.settings.pty_allocation {
         // Before start the pty has no number; QEMU opens the one it
         // allocates by path. The grant is this VM's alone, unlike a console
         // glob in a shared abstraction.
@@ -125,7 +126,7 @@ mod pty_tests {
         d.virt_type = VirtType::Lxc;
         d.devices.serials.push(CharDev {
             kind: CharDevKind::Serial,
-            source_type: "pty".into(),
+            source_type: CharDevSourceType::Pty,
             path: None,
             source_attrs: Vec::new(),
             log_file: None,
@@ -155,7 +156,7 @@ mod tests {
     fn chr(kind: CharDevKind, ty: &str, path: Option<&str>, target: Option<&str>) -> CharDev {
         CharDev {
             kind,
-            source_type: ty.into(),
+            source_type: CharDevSourceType::from_name(ty),
             path: path.map(Into::into),
             source_attrs: Vec::new(),
             log_file: None,

@@ -274,8 +274,9 @@ fn add_declared_data_file(
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::VirtType;
-    use crate::domain::{Backing, Disk, SecLabel, StorageSource, StorageType};
+    use crate::domain::{
+        Backing, Disk, DiskDevice, SecLabel, StorageSource, StorageType, VirtType,
+    };
     use crate::image::ProbedLayer;
     use crate::policy::Origin;
     use crate::resources::grants_for;
@@ -288,7 +289,7 @@ mod tests {
 
     fn disk(source: Option<StorageSource>) -> Disk {
         Disk {
-            device: "disk".into(),
+            device: DiskDevice::Disk,
             source,
             target_dev: Some("vda".into()),
             target_bus: Some("virtio".into()),
@@ -498,7 +499,7 @@ mod tests {
         let mut src = file("/img/split.vmdk");
         src.format = Some("vmdk".into());
         d.devices.disks.push(Disk {
-            device: "disk".into(),
+            device: DiskDevice::Disk,
             source: Some(src),
             target_dev: Some("vda".into()),
             target_bus: None,

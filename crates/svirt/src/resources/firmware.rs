@@ -39,8 +39,7 @@ pub(super) fn add(cx: &mut Collector) {
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::VirtType;
-    use crate::domain::{AcpiTable, Backing, Loader, Nvram, StorageSource, StorageType};
+    use crate::domain::{AcpiTable, Backing, Loader, Nvram, StorageSource, StorageType, VirtType};
     use crate::resources::grants_for;
     use crate::resources::testing::*;
     use crate::Settings;

@@ -14,8 +14,7 @@ pub(super) fn add(cx: &mut Collector) {
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::FwCfgEntry;
-    use crate::domain::VirtType;
+    use crate::domain::{FwCfgEntry, VirtType};
     use crate::resources::grants_for;
     use crate::resources::testing::*;
     use crate::Settings;

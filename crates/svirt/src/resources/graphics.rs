@@ -8,7 +8,7 @@
 //! [`super::is_best_effort`].
 
 use super::{non_empty, Collector, ResourcesError};
-use crate::domain::Graphics;
+use crate::domain::{Graphics, GraphicsType};
 use crate::policy::{Access, Grant, Origin};
 
 /// The [`Origin::Graphics`] role of render-node grants.
@@ -40,7 +40,7 @@ pub(super) fn add(cx: &mut Collector) -> Result<(), ResourcesError> {
     // libvirt only looks at the X authority file when SDL is the one and
     // only graphics device.
     if let [g] = graphics.as_slice() {
-        if g.kind == "sdl" {
+        if g.kind == GraphicsType::Sdl {
             let Some(xauth) = non_empty(&g.xauth) else {
                 return Err(ResourcesError::SdlWithoutXauth { index: 0 });
             };
@@ -58,28 +58,28 @@ pub(super) fn add(cx: &mut Collector) -> Result<(), ResourcesError> {
 }
 
 fn supports_render_node(g: &Graphics) -> bool {
-    matches!(g.kind.as_str(), "spice" | "egl-headless" | "dbus")
+    matches!(
+        g.kind,
+        GraphicsType::Spice | GraphicsType::EglHeadless | GraphicsType::Dbus
+    )
 }
 
 fn needs_automatic_render_node(g: &Graphics) -> bool {
     supports_render_node(g)
-        && (g.kind == "egl-headless" || g.gl)
+        && (g.kind == GraphicsType::EglHeadless || g.gl)
         && non_empty(&g.rendernode).is_none()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::VirtType;
+    use crate::domain::{GraphicsType, VirtType};
     use crate::resources::testing::*;
     use crate::resources::{grants_for, Resources};
     use crate::Settings;
 
     fn gfx(kind: &str) -> Graphics {
-        Graphics {
-            kind: kind.into(),
-            ..Graphics::default()
-        }
+        Graphics::new(GraphicsType::from_name(kind))
     }
 
     fn run(g: Vec<Graphics>, host: &FakeHost) -> Result<Resources, ResourcesError> {

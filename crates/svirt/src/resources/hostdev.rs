@@ -59,8 +59,7 @@ pub(super) fn add(cx: &mut Collector) {
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::VirtType;
-    use crate::domain::{HostDev, HostDevSource, PciAddress, SecLabel};
+    use crate::domain::{HostDev, HostDevSource, PciAddress, SecLabel, VirtType};
     use crate::policy::Origin;
     use crate::resources::testing::*;
     use crate::resources::{grants_for, Resources};

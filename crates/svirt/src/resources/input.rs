@@ -16,8 +16,7 @@ pub(super) fn add(cx: &mut Collector) {
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::Input;
-    use crate::domain::VirtType;
+    use crate::domain::{Input, VirtType};
     use crate::resources::grants_for;
     use crate::resources::testing::*;
     use crate::Settings;

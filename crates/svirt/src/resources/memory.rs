@@ -3,13 +3,14 @@
 //! 9.0's helper misses it, and QEMU is denied).
 
 use super::{non_empty, Collector};
+use crate::domain::MemoryModel;
 use crate::policy::{Access, Grant, Origin};
 
 pub(super) fn add(cx: &mut Collector) {
     for (index, mem) in cx.domain.devices.memory.iter().enumerate() {
-        let wanted = match mem.model.as_str() {
-            "nvdimm" => true,
-            "virtio-pmem" => cx.settings.virtio_pmem,
+        let wanted = match mem.model {
+            MemoryModel::Nvdimm => true,
+            MemoryModel::VirtioPmem => cx.settings.virtio_pmem,
             _ => false,
         };
         if let (true, Some(path)) = (wanted, non_empty(&mem.path)) {
@@ -20,8 +21,7 @@ pub(super) fn add(cx: &mut Collector) {
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::MemoryDevice;
-    use crate::domain::VirtType;
+    use crate::domain::{MemoryDevice, MemoryModel, VirtType};
     use crate::resources::grants_for;
     use crate::resources::testing::*;
     use crate::Settings;
@@ -33,7 +33,7 @@ mod tests {
         d.devices.memory = ["nvdimm", "virtio-pmem", "dimm", "virtio-mem"]
             .iter()
             .map(|m| MemoryDevice {
-                model: (*m).into(),
+                model: MemoryModel::from_name(m),
                 path: Some(format!("/m/{m}")),
             })
             .collect();

@@ -36,8 +36,7 @@ pub(super) fn add(cx: &mut Collector) -> Result<(), ResourcesError> {
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::VirtType;
-    use crate::domain::{Shmem, ShmemServer};
+    use crate::domain::{Shmem, ShmemServer, VirtType};
     use crate::resources::grants_for;
     use crate::resources::testing::*;
     use crate::Settings;

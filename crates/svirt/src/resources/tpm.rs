@@ -117,8 +117,7 @@ fn cancel_path(cx: &Collector, device: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::VirtType;
-    use crate::domain::{Tpm, TpmBackend};
+    use crate::domain::{Tpm, TpmBackend, VirtType};
     use crate::resources::grants_for;
     use crate::resources::testing::*;
     use crate::Settings;

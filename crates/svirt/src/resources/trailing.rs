@@ -51,7 +51,7 @@ fn gl_block() -> Vec<Grant> {
 
 #[cfg(test)]
 mod tests {
-    use crate::domain::{Graphics, Interface};
+    use crate::domain::{Graphics, GraphicsType, Interface};
     use crate::policy::Mode;
     use crate::resources::grants_for;
     use crate::resources::testing::*;
@@ -77,9 +77,8 @@ mod tests {
             seclabels: Vec::new(),
         }];
         d.devices.graphics = vec![Graphics {
-            kind: "egl-headless".into(),
             rendernode: Some("/dev/dri/renderD128".into()),
-            ..Graphics::default()
+            ..Graphics::new(GraphicsType::EglHeadless)
         }];
         let r = grants_for(&d, &Settings::libvirt_compatible(), &FakeHost::default()).unwrap();
         let shown = show(&r.grants);

@@ -3,7 +3,7 @@
 use roxmltree::Node;
 
 use super::{attr, child, children, seclabels_of, Result};
-use crate::domain::model::{CharDev, CharDevKind};
+use crate::domain::model::{CharDev, CharDevKind, CharDevSourceType};
 
 pub(super) fn parse_chardev(kind: CharDevKind, node: Node<'_, '_>) -> Result<CharDev> {
     let mut path = None;
@@ -27,7 +27,8 @@ pub(super) fn parse_chardev(kind: CharDevKind, node: Node<'_, '_>) -> Result<Cha
     Ok(CharDev {
         kind,
         // libvirt's default backend when `type` is absent.
-        source_type: attr(node, "type").unwrap_or_else(|| "pty".to_owned()),
+        source_type: attr(node, "type")
+            .map_or(CharDevSourceType::Pty, |t| CharDevSourceType::from_name(&t)),
         path,
         source_attrs,
         log_file: child(node, "log").and_then(|l| attr(l, "file")),
@@ -56,19 +57,19 @@ mod tests {
              <serial><source path='/dev/pts/3'/></serial>",
         );
         assert_eq!(d.serials.len(), 4);
-        assert_eq!(d.serials[0].source_type, "pty");
+        assert_eq!(d.serials[0].source_type, CharDevSourceType::Pty);
         assert_eq!(d.serials[0].path, None);
         assert_eq!(d.serials[1].path.as_deref(), Some("/var/log/s1.log"));
         assert_eq!(d.serials[1].log_file.as_deref(), Some("/var/log/s1.meta"));
-        assert_eq!(d.serials[2].source_type, "tcp");
+        assert_eq!(d.serials[2].source_type, CharDevSourceType::Tcp);
         assert_eq!(d.serials[2].path, None);
-        assert_eq!(d.serials[3].source_type, "pty");
+        assert_eq!(d.serials[3].source_type, CharDevSourceType::Pty);
         assert_eq!(d.serials[3].path.as_deref(), Some("/dev/pts/3"));
         assert!(d.serials.iter().all(|c| c.kind == CharDevKind::Serial));
         assert_eq!(d.consoles[0].kind, CharDevKind::Console);
         assert_eq!(d.consoles[0].target_type.as_deref(), Some("serial"));
         assert_eq!(d.parallels[0].kind, CharDevKind::Parallel);
-        assert_eq!(d.parallels[0].source_type, "pipe");
+        assert_eq!(d.parallels[0].source_type, CharDevSourceType::Pipe);
         assert_eq!(d.parallels[0].path.as_deref(), Some("/tmp/p"));
         let ch = &d.channels[0];
         assert_eq!(ch.kind, CharDevKind::Channel);

@@ -6,7 +6,7 @@ use roxmltree::Node;
 use super::{
     attr, child, first_attr, has_child, seclabels_of, DomainError, Result, MAX_BACKING_CHAIN_DEPTH,
 };
-use crate::domain::model::{Backing, Disk, StorageSource, StorageType};
+use crate::domain::model::{Backing, Disk, DiskDevice, StorageSource, StorageType};
 
 /// The storage type named by `node`'s `type` attribute (absent means file).
 pub(super) fn storage_type(node: Node<'_, '_>, context: &str) -> Result<StorageType> {
@@ -94,9 +94,9 @@ pub(super) fn parse_disk(node: Node<'_, '_>) -> Result<Disk> {
     let kind = storage_type(node, "<disk>")?;
     let target = child(node, "target");
     let target_dev = target.and_then(|t| attr(t, "dev"));
-    let device = attr(node, "device").unwrap_or_else(|| "disk".to_owned());
+    let device = attr(node, "device").map_or(DiskDevice::Disk, |d| DiskDevice::from_name(&d));
     // libvirt's parser makes every CD-ROM read-only.
-    let readonly = has_child(node, "readonly") || device == "cdrom";
+    let readonly = has_child(node, "readonly") || device == DiskDevice::Cdrom;
     let source = match child(node, "source") {
         None => None,
         Some(src) => {
@@ -131,7 +131,7 @@ fn disk_bus(disk: &Disk) -> String {
         return bus.clone();
     }
     let dev = disk.target_dev.as_deref().unwrap_or("");
-    let bus = if disk.device == "floppy" {
+    let bus = if disk.device == DiskDevice::Floppy {
         "fdc"
     } else if dev.starts_with("hd") {
         "ide"
@@ -213,7 +213,7 @@ mod tests {
         );
         assert_eq!(d.emulator.as_deref(), Some("/usr/bin/qemu-system-x86_64"));
         let disk = &d.disks[0];
-        assert_eq!(disk.device, "disk");
+        assert_eq!(disk.device, DiskDevice::Disk);
         assert_eq!(disk.target_dev.as_deref(), Some("vda"));
         assert_eq!(disk.target_bus.as_deref(), Some("virtio"));
         assert!(disk.shareable);
@@ -296,8 +296,11 @@ mod tests {
         );
         // libvirt's order: the target-less disk (index -1) goes before
         // hdc on the IDE bus; the floppy is alone on its bus.
-        let devs: Vec<&str> = d.disks.iter().map(|x| x.device.as_str()).collect();
-        assert_eq!(devs, ["disk", "cdrom", "floppy"]);
+        let devs: Vec<&DiskDevice> = d.disks.iter().map(|x| &x.device).collect();
+        assert_eq!(
+            devs,
+            [&DiskDevice::Disk, &DiskDevice::Cdrom, &DiskDevice::Floppy]
+        );
         assert_eq!(d.disks[1].source, None);
         let empty = d.disks[2].source.as_ref().unwrap();
         assert_eq!(empty.path, None);

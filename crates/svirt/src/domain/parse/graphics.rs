@@ -3,13 +3,14 @@
 use roxmltree::Node;
 
 use super::{attr, child, children, yes_no, DomainError, Result};
-use crate::domain::model::Graphics;
+use crate::domain::model::{Graphics, GraphicsType};
 
 pub(super) fn parse_graphics(node: Node<'_, '_>) -> Result<Graphics> {
     let kind = attr(node, "type").ok_or_else(|| DomainError::Missing {
         what: "<graphics>".into(),
         missing: "type attribute",
     })?;
+    let kind = GraphicsType::from_name(&kind);
     let mut listen_sockets: Vec<String> = Vec::new();
     let mut add_socket = |s: String| {
         if !listen_sockets.contains(&s) {
@@ -32,7 +33,7 @@ pub(super) fn parse_graphics(node: Node<'_, '_>) -> Result<Graphics> {
         None => false,
     };
     Ok(Graphics {
-        gl: kind == "egl-headless" || gl_enabled,
+        gl: kind == GraphicsType::EglHeadless || gl_enabled,
         rendernode: gl_node
             .and_then(|g| attr(g, "rendernode"))
             .or_else(|| attr(node, "rendernode")),
@@ -46,6 +47,7 @@ pub(super) fn parse_graphics(node: Node<'_, '_>) -> Result<Graphics> {
 #[cfg(test)]
 mod tests {
     use super::super::testing::*;
+    use super::*;
 
     #[test]
     fn graphics_variants() {
@@ -60,7 +62,7 @@ mod tests {
              <graphics type='sdl' display=':0' xauth='/home/u/.Xauthority'><gl enable='yes'/></graphics>",
         );
         let g = &d.graphics;
-        assert_eq!(g[0].kind, "vnc");
+        assert_eq!(g[0].kind, GraphicsType::Vnc);
         assert_eq!(g[0].listen_sockets, vec!["/run/vnc.sock".to_owned()]);
         assert!(!g[0].gl);
         assert_eq!(g[1].listen_sockets, vec!["/run/spice.sock".to_owned()]);
@@ -71,7 +73,7 @@ mod tests {
         assert!(g[3].gl);
         assert_eq!(g[3].rendernode, None);
         assert!(!g[4].gl);
-        assert_eq!(g[5].kind, "sdl");
+        assert_eq!(g[5].kind, GraphicsType::Sdl);
         assert!(g[5].gl);
         assert_eq!(g[5].display.as_deref(), Some(":0"));
         assert_eq!(g[5].xauth.as_deref(), Some("/home/u/.Xauthority"));

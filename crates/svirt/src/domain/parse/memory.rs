@@ -3,13 +3,14 @@
 use roxmltree::Node;
 
 use super::{attr, child, child_text, DomainError, Result};
-use crate::domain::model::MemoryDevice;
+use crate::domain::model::{MemoryDevice, MemoryModel};
 
 pub(super) fn parse_memory(node: Node<'_, '_>) -> Result<MemoryDevice> {
     let model = attr(node, "model").ok_or_else(|| DomainError::Missing {
         what: "<memory> device".into(),
         missing: "model attribute",
     })?;
+    let model = MemoryModel::from_name(&model);
     Ok(MemoryDevice {
         model,
         path: child(node, "source").and_then(|s| child_text(s, "path")),
@@ -32,11 +33,11 @@ mod tests {
             d.memory,
             vec![
                 MemoryDevice {
-                    model: "nvdimm".into(),
+                    model: MemoryModel::Nvdimm,
                     path: Some("/srv/nvdimm".into())
                 },
                 MemoryDevice {
-                    model: "dimm".into(),
+                    model: MemoryModel::Dimm,
                     path: None
                 },
             ]

@@ -614,7 +614,9 @@ fn parse_devices(node: Node<'_, '_>) -> Result<Devices> {
 mod tests {
     use super::testing::*;
     use super::*;
-    use crate::domain::model::FwCfgEntry;
+    use crate::domain::model::{
+        CharDevSourceType, DiskDevice, FwCfgEntry, GraphicsType, MemoryModel,
+    };
 
     // ------------------------------------------------------------ basics ---
 
@@ -691,6 +693,28 @@ mod tests {
         );
         assert_eq!(d.launch_security.as_deref(), Some("sev"));
         assert!(d.hugepages);
+    }
+
+    #[test]
+    fn unknown_kind_names_are_kept_as_written() {
+        let d = devices(
+            "<disk type='file' device='tape'><source file='/t'/></disk>\
+             <serial type='future'><source path='/f'/></serial>\
+             <graphics type='hologram'/>\
+             <memory model='dram-2030'/>",
+        );
+        assert_eq!(d.disks[0].device, DiskDevice::Other("tape".into()));
+        assert_eq!(
+            d.serials[0].source_type,
+            CharDevSourceType::Other("future".into())
+        );
+        assert_eq!(d.graphics[0].kind, GraphicsType::Other("hologram".into()));
+        assert!(!d.graphics[0].gl);
+        assert_eq!(d.memory[0].model, MemoryModel::Other("dram-2030".into()));
+        // Absent (or empty) means libvirt's default.
+        let d = devices("<disk device=''/><serial type=''/>");
+        assert_eq!(d.disks[0].device, DiskDevice::Disk);
+        assert_eq!(d.serials[0].source_type, CharDevSourceType::Pty);
     }
 
     #[test]
