@@ -90,7 +90,7 @@ fn deep_nesting_is_refused_with_the_limit_and_depth() {
     let e = parse(&xml).unwrap_err();
     let limit = Limits::default().max_depth;
     assert!(
-        matches!(&e, DomainError::TooDeep { limit: l, actual, element }
+        matches!(&e, DomainError::TooDeep { limit: l, actual, element, .. }
             if *l == limit && *actual == limit + 1 && element == "a"),
         "{e:?}"
     );

@@ -237,6 +237,13 @@ mod tests {
         String::from_utf8(out.stderr).unwrap()
     }
 
+    fn not_domain() -> svirt::domain::DomainError {
+        svirt::domain::DomainError::NotDomain {
+            element: "x".into(),
+            at: svirt::domain::Position { line: 1, column: 1 },
+        }
+    }
+
     #[test]
     fn compat_lines_are_libvirts() {
         assert_eq!(
@@ -253,10 +260,7 @@ mod tests {
              virt-aa-helper: error: could not get VM definition\n"
         );
         assert_eq!(
-            lines(
-                Failure::Definition(svirt::domain::DomainError::NotDomain("x".into())),
-                false
-            ),
+            lines(Failure::Definition(not_domain()), false),
             "virt-aa-helper: error: could not get VM definition\n"
         );
         assert_eq!(
@@ -276,12 +280,9 @@ mod tests {
 
     #[test]
     fn safe_mode_names_the_reason() {
-        let text = lines(
-            Failure::Definition(svirt::domain::DomainError::NotDomain("x".into())),
-            true,
-        );
+        let text = lines(Failure::Definition(not_domain()), true);
         assert!(
-            text.starts_with("virt-aa-helper: error: the root element is <x>"),
+            text.starts_with("virt-aa-helper: error: line 1, column 1: the root element is <x>"),
             "{text}"
         );
         assert!(text.ends_with("error: could not get VM definition\n"));

@@ -7,7 +7,7 @@ mod validate;
 
 pub use model::*;
 pub use parse::{
-    parse_domain, DomainError, DomainErrorKind, Limits, KNOWN_OS_TYPES, KNOWN_VIRT_TYPES,
+    parse_domain, DomainError, DomainErrorKind, Limits, Position, KNOWN_OS_TYPES, KNOWN_VIRT_TYPES,
     MAX_BACKING_CHAIN_DEPTH, MAX_XML_BYTES, MAX_XML_DEPTH, MAX_XML_NODES,
 };
 pub use uuid::{DomainUuid, UuidError};

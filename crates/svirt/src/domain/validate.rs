@@ -13,15 +13,17 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use roxmltree::Node;
 
-use super::parse::DomainError;
+use super::parse::{DomainError, Position};
 use super::uuid::DomainUuid;
 
 type Result<T> = std::result::Result<T, DomainError>;
 
-fn invalid(what: impl Into<String>, reason: impl Into<String>) -> DomainError {
+/// `node` makes the definition invalid.
+fn invalid(node: Node<'_, '_>, what: impl Into<String>, reason: impl Into<String>) -> DomainError {
     DomainError::Invalid {
         what: what.into(),
         reason: reason.into(),
+        at: Position::of(node),
     }
 }
 
@@ -68,9 +70,11 @@ pub(super) fn validate(root: Node<'_, '_>, uuid: &DomainUuid) -> Result<()> {
 }
 
 fn name(root: Node<'_, '_>) -> Result<()> {
-    let name = child(root, "name").map(text).unwrap_or("");
+    let node = child(root, "name");
+    let name = node.map(text).unwrap_or("");
     if name.contains('/') {
         return Err(invalid(
+            node.unwrap_or(root),
             format!("name {name}"),
             "a domain name cannot contain '/'",
         ));
@@ -94,6 +98,7 @@ fn memory(root: Node<'_, '_>) -> Result<()> {
         .unwrap_or(0);
     if total == 0 && numa == 0 {
         return Err(invalid(
+            child(root, "memory").unwrap_or(root),
             "<memory>",
             "memory size must be specified via <memory> or in the <numa> configuration",
         ));
@@ -105,9 +110,10 @@ fn memory(root: Node<'_, '_>) -> Result<()> {
 fn boot_order(root: Node<'_, '_>) -> Result<()> {
     let os_boot = child(root, "os").is_some_and(|os| child(os, "boot").is_some());
     let device_boot = child(root, "devices")
-        .is_some_and(|d| elements(d, "boot").any(|b| b.attribute("order").is_some()));
-    if os_boot && device_boot {
+        .and_then(|d| elements(d, "boot").find(|b| b.attribute("order").is_some()));
+    if let (true, Some(device_boot)) = (os_boot, device_boot) {
         return Err(invalid(
+            device_boot,
             "<boot>",
             "per-device boot elements cannot be used together with os/boot elements",
         ));
@@ -137,6 +143,7 @@ fn pci_addresses(root: Node<'_, '_>) -> Result<()> {
                 Some(n) if n <= max => {}
                 _ => {
                     return Err(invalid(
+                        a,
                         format!("PCI address {attr}='{v}'"),
                         format!("must be <= {max:#x}"),
                     ))
@@ -156,6 +163,7 @@ fn usb_ports(root: Node<'_, '_>) -> Result<()> {
         let parts: Vec<&str> = port.split('.').collect();
         if parts.len() > 4 || parts.iter().any(|p| p.parse::<u8>().is_err()) {
             return Err(invalid(
+                a,
                 format!("USB <address port='{port}'>"),
                 "cannot parse the port path",
             ));
@@ -172,13 +180,14 @@ fn controllers(root: Node<'_, '_>) -> Result<()> {
     };
     let mut seen = BTreeSet::new();
     let mut usb = 0;
-    let mut usb_none = false;
+    let mut usb_none = None;
     for c in children(devices, "controller") {
         let kind = c.attribute("type").unwrap_or("");
         // USB companion controllers share their master's index.
         if let (Some(index), false) = (c.attribute("index"), kind == "usb") {
             if !seen.insert((kind, index.trim())) {
                 return Err(invalid(
+                    c,
                     format!("<controller type='{kind}' index='{index}'>"),
                     format!("multiple '{kind}' controllers with index '{index}'"),
                 ));
@@ -186,16 +195,19 @@ fn controllers(root: Node<'_, '_>) -> Result<()> {
         }
         if kind == "usb" {
             usb += 1;
-            usb_none |= c.attribute("model") == Some("none");
+            if c.attribute("model") == Some("none") {
+                usb_none = usb_none.or(Some(c));
+            }
         }
     }
-    if usb_none {
+    if let Some(none) = usb_none {
         let usb_devices = children(devices, "hub").count()
             + children(devices, "input")
                 .filter(|i| i.attribute("bus") == Some("usb"))
                 .count();
         if usb > 1 || usb_devices > 0 {
             return Err(invalid(
+                none,
                 "<controller type='usb' model='none'>",
                 "USB is disabled for this domain, but a USB controller or device is defined",
             ));
@@ -219,13 +231,14 @@ fn chardev_sources(root: Node<'_, '_>) -> Result<()> {
         let max = if kind == "udp" { 2 } else { 1 };
         if matches!(kind, "tcp" | "udp" | "unix") && sources > max {
             return Err(invalid(
+                dev,
                 format!("<{} type='{kind}'>", dev.tag_name().name()),
                 format!("at most {max} <source> element(s) are allowed"),
             ));
         }
         for r in elements(dev, "reconnect") {
             if r.attribute("enabled") == Some("yes") && r.attribute("timeout").is_none() {
-                return Err(invalid("<reconnect enabled='yes'>", "missing timeout"));
+                return Err(invalid(r, "<reconnect enabled='yes'>", "missing timeout"));
             }
         }
     }
@@ -249,6 +262,7 @@ fn graphics_listens(root: Node<'_, '_>) -> Result<()> {
             };
             if first.attribute("type") == Some(listen_type) && old != new {
                 return Err(invalid(
+                    g,
                     format!("<graphics {attr}='{old}'>"),
                     format!("must match the {listen_attr} of the first <listen>, '{new}'"),
                 ));
@@ -265,8 +279,9 @@ fn disk_sources(root: Node<'_, '_>) -> Result<()> {
             continue;
         };
         for what in ["auth", "encryption"] {
-            if child(disk, what).is_some() && child(src, what).is_some() {
+            if let (Some(_), Some(again)) = (child(disk, what), child(src, what)) {
                 return Err(invalid(
+                    again,
                     format!("<disk><{what}>"),
                     format!("an <{what}> definition is already given for the disk source"),
                 ));
@@ -287,6 +302,7 @@ fn device_seclabels(root: Node<'_, '_>) -> Result<()> {
             let model = label.attribute("model").unwrap_or("");
             if !models.insert(model) {
                 return Err(invalid(
+                    label,
                     "device <seclabel>",
                     format!("a seclabel for model {model} is already provided"),
                 ));
@@ -300,6 +316,7 @@ fn shmem(root: Node<'_, '_>) -> Result<()> {
     for s in elements(root, "shmem") {
         if child(s, "msi").is_some() && child(s, "server").is_none() {
             return Err(invalid(
+                s,
                 "<shmem><msi>",
                 "msi is only supported with a server",
             ));
@@ -312,13 +329,17 @@ fn shmem(root: Node<'_, '_>) -> Result<()> {
 fn mdev(root: Node<'_, '_>) -> Result<()> {
     for h in elements(root, "hostdev").filter(|h| h.attribute("type") == Some("mdev")) {
         let source_address = child(h, "source").and_then(|s| child(s, "address"));
-        if source_address.is_some_and(|a| a.attribute("uuid").is_none()) {
+        if let Some(a) = source_address.filter(|a| a.attribute("uuid").is_none()) {
             return Err(invalid(
+                a,
                 "<hostdev type='mdev'><source><address>",
                 "missing 'uuid' attribute",
             ));
         }
-        let Some(kind) = child(h, "address").and_then(|a| a.attribute("type")) else {
+        let Some(address) = child(h, "address") else {
+            continue;
+        };
+        let Some(kind) = address.attribute("type") else {
             continue;
         };
         let allowed = match h.attribute("model") {
@@ -328,6 +349,7 @@ fn mdev(root: Node<'_, '_>) -> Result<()> {
         };
         if kind != allowed {
             return Err(invalid(
+                address,
                 format!("<hostdev type='mdev'> <address type='{kind}'>"),
                 format!("a mediated device of this model takes a '{allowed}' address"),
             ));
@@ -344,6 +366,7 @@ fn sysinfo(root: Node<'_, '_>, uuid: &DomainUuid) -> Result<()> {
             for e in children(bios, "entry").filter(|e| e.attribute("name") == Some("date")) {
                 if !is_bios_date(text(e)) {
                     return Err(invalid(
+                        e,
                         format!("BIOS date '{}'", text(e)),
                         "expected mm/dd/yy or mm/dd/yyyy",
                     ));
@@ -355,6 +378,7 @@ fn sysinfo(root: Node<'_, '_>, uuid: &DomainUuid) -> Result<()> {
                 let same = DomainUuid::parse(text(e)).is_ok_and(|u| u == *uuid);
                 if !same {
                     return Err(invalid(
+                        e,
                         format!("<sysinfo> uuid '{}'", text(e)),
                         "it differs from the domain's <uuid>",
                     ));
@@ -387,6 +411,7 @@ fn enums(root: Node<'_, '_>) -> Result<()> {
             if let Some(v) = n.attribute(*attr) {
                 if !allowed.contains(&v) {
                     return Err(invalid(
+                        n,
                         format!("<{element} {attr}='{v}'>"),
                         format!("expected one of {}", allowed.join(", ")),
                     ));
@@ -400,6 +425,7 @@ fn enums(root: Node<'_, '_>) -> Result<()> {
             if let Some(v) = d.attribute(attr) {
                 if v.trim().parse::<u32>().is_err() {
                     return Err(invalid(
+                        d,
                         format!("<driver {attr}='{v}'>"),
                         "expected a non-negative integer",
                     ));
@@ -421,6 +447,7 @@ fn loadparm(root: Node<'_, '_>) -> Result<()> {
                 .all(|c| c.is_ascii_alphanumeric() || c == b'.' || c == b' ');
         if !ok {
             return Err(invalid(
+                b,
                 format!("loadparm '{v}'"),
                 "expected 1 to 8 characters of [a-zA-Z0-9. ]",
             ));
@@ -441,6 +468,7 @@ fn firmware_features(root: Node<'_, '_>) -> Result<()> {
     };
     if feature("enrolled-keys") == Some("yes") && feature("secure-boot") == Some("no") {
         return Err(invalid(
+            fw,
             "<firmware>",
             "feature 'enrolled-keys' cannot be enabled when 'secure-boot' is disabled",
         ));
@@ -491,6 +519,7 @@ fn numa(root: Node<'_, '_>) -> Result<()> {
             Some(id) if id < cells.len() && ids.insert(id) => {}
             _ => {
                 return Err(invalid(
+                    *cell,
                     "<numa><cell>",
                     "exactly one cell per guest NUMA node, with ids from 0 without gaps",
                 ))
@@ -506,10 +535,15 @@ fn numa(root: Node<'_, '_>) -> Result<()> {
     if let Some(m) = memory {
         if let Some(set) = m.attribute("nodeset") {
             if parse_set(set).is_none() {
-                return Err(invalid(format!("nodeset '{set}'"), "not a valid node set"));
+                return Err(invalid(
+                    m,
+                    format!("nodeset '{set}'"),
+                    "not a valid node set",
+                ));
             }
         } else if placement == Some("static") {
             return Err(invalid(
+                m,
                 "<numatune><memory placement='static'>",
                 "a nodeset must be set",
             ));
@@ -517,16 +551,22 @@ fn numa(root: Node<'_, '_>) -> Result<()> {
     }
     for node in children(tune, "memnode") {
         if cells.is_empty() {
-            return Err(invalid("<memnode>", "invalid without guest NUMA cells"));
+            return Err(invalid(
+                node,
+                "<memnode>",
+                "invalid without guest NUMA cells",
+            ));
         }
         if placement == Some("auto") {
             return Err(invalid(
+                node,
                 "<memnode>",
                 "per-node binding is not compatible with automatic placement",
             ));
         }
         if mode == Some("restrictive") && node.attribute("mode") != Some("restrictive") {
             return Err(invalid(
+                node,
                 "<memnode>",
                 "'restrictive' mode is required when <memory> is restrictive",
             ));
@@ -566,6 +606,7 @@ fn cputune(root: Node<'_, '_>) -> Result<()> {
             if element == "iothreadsched" {
                 if let Some(missing) = set.iter().find(|id| !known(**id)) {
                     return Err(invalid(
+                        s,
                         format!("<iothreadsched iothreads='{missing}'>"),
                         "no such iothread",
                     ));
@@ -574,6 +615,7 @@ fn cputune(root: Node<'_, '_>) -> Result<()> {
             let seen = used.entry(element).or_default();
             if set.iter().any(|v| seen.contains(v)) {
                 return Err(invalid(
+                    s,
                     format!("<{element}>"),
                     format!("'{attr}' must not overlap"),
                 ));

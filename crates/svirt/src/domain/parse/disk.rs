@@ -4,7 +4,8 @@
 use roxmltree::Node;
 
 use super::{
-    attr, child, first_attr, has_child, seclabels_of, DomainError, Result, MAX_BACKING_CHAIN_DEPTH,
+    attr, child, first_attr, has_child, seclabels_of, DomainError, Position, Result,
+    MAX_BACKING_CHAIN_DEPTH,
 };
 use crate::domain::model::{Backing, Disk, DiskDevice, StorageSource, StorageType};
 
@@ -23,6 +24,7 @@ pub(super) fn storage_type(node: Node<'_, '_>, context: &str) -> Result<StorageT
             what: format!("{context} attribute type"),
             value: other.to_owned(),
             reason: "expected file, block, dir, network, volume, nvme, vhostuser or vhostvdpa",
+            at: Position::of_attr(node, "type"),
         }),
     }
 }
@@ -73,6 +75,7 @@ fn parse_backing(node: Node<'_, '_>, depth: usize, disk_label: &str) -> Result<B
         return Err(DomainError::BackingChainTooDeep {
             what: disk_label.to_owned(),
             limit: MAX_BACKING_CHAIN_DEPTH,
+            at: Position::of(node),
         });
     }
     let kind = storage_type(node, "<backingStore>")?;
@@ -363,12 +366,17 @@ mod tests {
             n += 1;
         }
         assert_eq!(n, MAX_BACKING_CHAIN_DEPTH);
-        let e = device_err(&chain(MAX_BACKING_CHAIN_DEPTH + 1));
+        let xml = with(&format!(
+            "<devices>{}</devices>",
+            chain(MAX_BACKING_CHAIN_DEPTH + 1)
+        ));
+        let e = err(&xml);
         assert_eq!(
             e,
             DomainError::BackingChainTooDeep {
                 what: "<disk> with target vda".into(),
-                limit: MAX_BACKING_CHAIN_DEPTH
+                limit: MAX_BACKING_CHAIN_DEPTH,
+                at: at(&xml, "<backingStore", MAX_BACKING_CHAIN_DEPTH),
             }
         );
         assert!(e.to_string().contains("256"), "{e}");

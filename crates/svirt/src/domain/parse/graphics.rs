@@ -2,13 +2,14 @@
 
 use roxmltree::Node;
 
-use super::{attr, child, children, yes_no, DomainError, Result};
+use super::{attr, child, children, yes_no, DomainError, Position, Result};
 use crate::domain::model::{Graphics, GraphicsType};
 
 pub(super) fn parse_graphics(node: Node<'_, '_>) -> Result<Graphics> {
     let kind = attr(node, "type").ok_or_else(|| DomainError::Missing {
         what: "<graphics>".into(),
         missing: "type attribute",
+        at: Position::of(node),
     })?;
     let kind = GraphicsType::from_name(&kind);
     let mut listen_sockets: Vec<String> = Vec::new();

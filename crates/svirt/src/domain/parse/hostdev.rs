@@ -2,7 +2,7 @@
 
 use roxmltree::Node;
 
-use super::{attr, child, num_attr, seclabels_of, DomainError, Result};
+use super::{attr, child, num_attr, seclabels_of, DomainError, Position, Result};
 use crate::domain::model::{HostDev, HostDevSource, PciAddress};
 
 pub(super) fn parse_hostdev(node: Node<'_, '_>) -> Result<HostDev> {
@@ -21,6 +21,7 @@ pub(super) fn parse_hostdev(node: Node<'_, '_>) -> Result<HostDev> {
         let kind = kind.ok_or_else(|| DomainError::Missing {
             what: "<hostdev mode='subsystem'>".into(),
             missing: "type attribute",
+            at: Position::of(node),
         })?;
         match kind.as_str() {
             "usb" => parse_usb_source(src)?,
@@ -83,9 +84,10 @@ fn parse_usb_source(src: Option<Node<'_, '_>>) -> Result<HostDevSource> {
                 let context = format!("<hostdev type='usb'> <{name}>");
                 num_attr::<u16>(n, "id", &context)?
                     .map(Some)
-                    .ok_or(DomainError::Missing {
+                    .ok_or_else(|| DomainError::Missing {
                         what: context,
                         missing: "id attribute",
+                        at: Position::of(n),
                     })
             }
         }
@@ -114,6 +116,7 @@ pub(super) fn parse_pci_source(
         return Err(DomainError::Missing {
             what: "<hostdev type='pci'>".into(),
             missing: "<source><address> element",
+            at: Position::of(node),
         });
     };
     let ctx = "<hostdev type='pci'> <address>";

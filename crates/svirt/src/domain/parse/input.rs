@@ -2,13 +2,14 @@
 
 use roxmltree::Node;
 
-use super::{attr, child, first_attr, DomainError, Result};
+use super::{attr, child, first_attr, DomainError, Position, Result};
 use crate::domain::model::Input;
 
 pub(super) fn parse_input(node: Node<'_, '_>) -> Result<Input> {
     let kind = attr(node, "type").ok_or_else(|| DomainError::Missing {
         what: "<input>".into(),
         missing: "type attribute",
+        at: Position::of(node),
     })?;
     Ok(Input {
         kind,

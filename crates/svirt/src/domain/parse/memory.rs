@@ -2,13 +2,14 @@
 
 use roxmltree::Node;
 
-use super::{attr, child, child_text, DomainError, Result};
+use super::{attr, child, child_text, DomainError, Position, Result};
 use crate::domain::model::{MemoryDevice, MemoryModel};
 
 pub(super) fn parse_memory(node: Node<'_, '_>) -> Result<MemoryDevice> {
     let model = attr(node, "model").ok_or_else(|| DomainError::Missing {
         what: "<memory> device".into(),
         missing: "model attribute",
+        at: Position::of(node),
     })?;
     let model = MemoryModel::from_name(&model);
     Ok(MemoryDevice {

@@ -18,7 +18,8 @@
 //!   `0` for octal, else decimal), except the domain `id`, which is a signed
 //!   decimal;
 //! - a value that cannot be understood is an error naming the element, the
-//!   attribute and the value, never a silent default.
+//!   attribute and the value, and where it is ([`Position`]: line and
+//!   column), never a silent default.
 
 use roxmltree::{Document, Node, ParsingOptions};
 
@@ -103,7 +104,64 @@ impl Default for Limits {
     }
 }
 
-/// Why a domain definition was refused.
+/// Where an element or attribute starts in the domain XML: 1-based line
+/// and column, the column counted in characters (as roxmltree counts them
+/// in its own errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Position {
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Position {
+    /// Where `node` starts.
+    pub(super) fn of(node: Node<'_, '_>) -> Self {
+        let pos = node.document().text_pos_at(node.range().start);
+        Position {
+            line: pos.row,
+            column: pos.col,
+        }
+    }
+
+    /// Where `node`'s attribute `name` starts, or `node` when it has none.
+    pub(super) fn of_attr(node: Node<'_, '_>, name: &str) -> Self {
+        match node.attribute_node(name) {
+            Some(a) => {
+                let pos = node.document().text_pos_at(a.range().start);
+                Position {
+                    line: pos.row,
+                    column: pos.col,
+                }
+            }
+            None => Position::of(node),
+        }
+    }
+
+    /// The position of byte `offset` (a character boundary) in `text`,
+    /// counted as roxmltree's `Document::text_pos_at` counts it; for the
+    /// checks that run before there is a tree.
+    fn in_text(text: &str, offset: usize) -> Self {
+        let before = &text[..offset.min(text.len())];
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line = 1 + before.bytes().filter(|&b| b == b'\n').count();
+        let column = 1 + before[line_start..].chars().count();
+        Position {
+            line: u32::try_from(line).unwrap_or(u32::MAX),
+            column: u32::try_from(column).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+impl std::fmt::Display for Position {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}, column {}", self.line, self.column)
+    }
+}
+
+/// Why a domain definition was refused. The variants about an element or
+/// attribute that is there carry its [`Position`], shown first in the
+/// message; the ones about something absent from the whole document
+/// (`MissingName`, …) do not.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DomainError {
     #[error("domain XML is too large: {actual} bytes, more than the limit of {limit} bytes")]
@@ -111,52 +169,73 @@ pub enum DomainError {
     #[error("domain XML has too many nodes: more than the limit of {limit}")]
     TooManyNodes { limit: u32 },
     #[error(
-        "domain XML is nested too deeply: <{element}> is at depth {actual}, \
+        "{at}: domain XML is nested too deeply: <{element}> is at depth {actual}, \
          deeper than the limit of {limit}"
     )]
     TooDeep {
         limit: usize,
         actual: usize,
         element: String,
+        at: Position,
     },
     #[error(
         "domain XML contains a DTD (<!DOCTYPE> with declarations); \
          DTDs and entity definitions are not accepted"
     )]
     DtdNotAllowed,
+    /// roxmltree's message names the position itself.
     #[error("domain XML is malformed: {0}")]
     Malformed(#[source] roxmltree::Error),
-    #[error("the root element is <{0}>, but a domain definition must start with <domain>")]
-    NotDomain(String),
+    #[error(
+        "{at}: the root element is <{element}>, but a domain definition must start with <domain>"
+    )]
+    NotDomain { element: String, at: Position },
     #[error("could not find <name> in the domain XML")]
     MissingName,
     #[error("could not find <uuid> in the domain XML")]
     MissingUuid,
-    #[error("invalid <uuid>: {0}")]
-    InvalidUuid(#[source] UuidError),
+    #[error("{at}: invalid <uuid>: {error}")]
+    InvalidUuid {
+        #[source]
+        error: UuidError,
+        at: Position,
+    },
     #[error("domain type is not defined: <domain> has no type attribute")]
     MissingVirtType,
-    #[error("unknown virtualization type {0:?} in <domain type>")]
-    UnknownVirtType(String),
+    #[error("{at}: unknown virtualization type {name:?} in <domain type>")]
+    UnknownVirtType { name: String, at: Position },
     #[error("os.type is not defined: <os><type> is missing or empty")]
     MissingOsType,
-    #[error("unknown OS type {0:?} in <os><type>")]
-    UnknownOsType(String),
-    #[error("invalid {what} {value:?}: {reason}")]
+    #[error("{at}: unknown OS type {name:?} in <os><type>")]
+    UnknownOsType { name: String, at: Position },
+    #[error("{at}: invalid {what} {value:?}: {reason}")]
     InvalidValue {
         what: String,
         value: String,
         reason: &'static str,
+        at: Position,
     },
-    #[error("{what} has no {missing}")]
-    Missing { what: String, missing: &'static str },
-    #[error("more than one {0} element; only one is supported")]
-    Duplicate(&'static str),
-    #[error("backing chain of {what} is more than {limit} <backingStore> layers deep")]
-    BackingChainTooDeep { what: String, limit: usize },
+    #[error("{at}: {what} has no {missing}")]
+    Missing {
+        what: String,
+        missing: &'static str,
+        at: Position,
+    },
+    #[error("{at}: more than one {what} element; only one is supported")]
+    Duplicate { what: &'static str, at: Position },
+    #[error("{at}: backing chain of {what} is more than {limit} <backingStore> layers deep")]
+    BackingChainTooDeep {
+        what: String,
+        limit: usize,
+        at: Position,
+    },
     /// A definition libvirt's parser refuses (see `validate.rs`).
-    #[error("invalid {what}: {reason}")]
-    Invalid { what: String, reason: String },
+    #[error("{at}: invalid {what}: {reason}")]
+    Invalid {
+        what: String,
+        reason: String,
+        at: Position,
+    },
 }
 
 /// The libvirt message category a [`DomainError`] belongs to, so that a
@@ -213,17 +292,17 @@ impl DomainError {
             | DomainError::TooDeep { .. }
             | DomainError::DtdNotAllowed
             | DomainError::Malformed(_)
-            | DomainError::NotDomain(_) => DomainErrorKind::Malformed,
+            | DomainError::NotDomain { .. } => DomainErrorKind::Malformed,
             DomainError::MissingName => DomainErrorKind::MissingName,
             DomainError::MissingUuid => DomainErrorKind::MissingUuid,
             DomainError::MissingVirtType => DomainErrorKind::MissingVirtType,
             DomainError::MissingOsType => DomainErrorKind::MissingOsType,
-            DomainError::UnknownOsType(_) => DomainErrorKind::UnknownOsType,
-            DomainError::UnknownVirtType(_) => DomainErrorKind::UnknownVirtType,
-            DomainError::InvalidUuid(_)
+            DomainError::UnknownOsType { .. } => DomainErrorKind::UnknownOsType,
+            DomainError::UnknownVirtType { .. } => DomainErrorKind::UnknownVirtType,
+            DomainError::InvalidUuid { .. }
             | DomainError::InvalidValue { .. }
             | DomainError::Missing { .. }
-            | DomainError::Duplicate(_)
+            | DomainError::Duplicate { .. }
             | DomainError::BackingChainTooDeep { .. }
             | DomainError::Invalid { .. } => DomainErrorKind::Invalid,
         }
@@ -254,16 +333,18 @@ pub fn parse_domain(xml: &str, limits: &Limits) -> Result<Domain> {
     })?;
     let root = doc.root_element();
     if root.tag_name().name() != "domain" {
-        return Err(DomainError::NotDomain(root.tag_name().name().to_owned()));
+        return Err(DomainError::NotDomain {
+            element: root.tag_name().name().to_owned(),
+            at: Position::of(root),
+        });
     }
 
     // The pre-parse checks, in libvirt's order.
     let name = child(root, "name")
         .and_then(text)
         .ok_or(DomainError::MissingName)?;
-    let uuid_text = child(root, "uuid")
-        .and_then(text)
-        .ok_or(DomainError::MissingUuid)?;
+    let uuid_node = child(root, "uuid");
+    let uuid_text = uuid_node.and_then(text).ok_or(DomainError::MissingUuid)?;
     let virt_type = attr(root, "type").ok_or(DomainError::MissingVirtType)?;
     let os_node = child(root, "os");
     let os_type_node = os_node.and_then(|os| child(os, "type"));
@@ -271,15 +352,26 @@ pub fn parse_domain(xml: &str, limits: &Limits) -> Result<Domain> {
         .and_then(text)
         .ok_or(DomainError::MissingOsType)?;
     if !KNOWN_OS_TYPES.contains(&os_type.as_str()) {
-        return Err(DomainError::UnknownOsType(os_type));
+        return Err(DomainError::UnknownOsType {
+            name: os_type,
+            at: Position::of(os_type_node.expect("the type has text")),
+        });
     }
     let virt_type = match VirtType::from_name(&virt_type) {
         Some(known) => known,
-        None => return Err(DomainError::UnknownVirtType(virt_type)),
+        None => {
+            return Err(DomainError::UnknownVirtType {
+                name: virt_type,
+                at: Position::of_attr(root, "type"),
+            })
+        }
     };
 
     // The full parse.
-    let uuid = DomainUuid::parse(&uuid_text).map_err(DomainError::InvalidUuid)?;
+    let uuid = DomainUuid::parse(&uuid_text).map_err(|error| DomainError::InvalidUuid {
+        error,
+        at: Position::of(uuid_node.expect("the uuid has text")),
+    })?;
     let id = match root.attribute("id") {
         None | Some("") => None,
         Some(v) => Some(
@@ -289,6 +381,7 @@ pub fn parse_domain(xml: &str, limits: &Limits) -> Result<Domain> {
                     what: "<domain id>".into(),
                     value: v.into(),
                     reason: "expected a decimal integer",
+                    at: Position::of_attr(root, "id"),
                 })?,
         ),
     };
@@ -398,6 +491,7 @@ fn check_nesting(xml: &str, max_depth: usize) -> Result<()> {
                     limit: max_depth,
                     actual: this_depth,
                     element: name.chars().take(64).collect(),
+                    at: Position::in_text(xml, i),
                 });
             }
             if !empty {
@@ -491,6 +585,7 @@ fn yes_no(node: Node<'_, '_>, name: &str) -> Result<Option<bool>> {
             what: format!("{} attribute {name}", element_label(node)),
             value: other.to_owned(),
             reason: "expected 'yes' or 'no'",
+            at: Position::of_attr(node, name),
         }),
     }
 }
@@ -522,6 +617,7 @@ fn num_attr<T: TryFrom<u64>>(node: Node<'_, '_>, name: &str, context: &str) -> R
         what: format!("{context} attribute {name}"),
         value: value.to_owned(),
         reason,
+        at: Position::of_attr(node, name),
     };
     let n = parse_unsigned(value)
         .ok_or_else(|| bad("expected an unsigned number (decimal, 0x hex or 0 octal)"))?;
@@ -543,6 +639,7 @@ fn parse_seclabel(node: Node<'_, '_>) -> Result<SecLabel> {
                 what: "<seclabel> attribute type".into(),
                 value: other.to_owned(),
                 reason: "expected 'dynamic', 'static' or 'none'",
+                at: Position::of_attr(node, "type"),
             })
         }
     };
@@ -598,7 +695,10 @@ fn parse_devices(node: Node<'_, '_>) -> Result<Devices> {
             "smartcard" => devices.smartcards.push(smartcard::parse_smartcard(dev)?),
             "vsock" => {
                 if devices.vsock.is_some() {
-                    return Err(DomainError::Duplicate("<vsock>"));
+                    return Err(DomainError::Duplicate {
+                        what: "<vsock>",
+                        at: Position::of(dev),
+                    });
                 }
                 devices.vsock = Some(vsock::parse_vsock(dev)?);
             }
@@ -770,13 +870,15 @@ mod tests {
         };
         // <domain><os><type> is depth 3: fine.
         parse_domain(&with(""), &limits).unwrap();
-        let e = parse_domain(&with("<a><b><c/></b></a>"), &limits).unwrap_err();
+        let xml = with("<a><b><c/></b></a>");
+        let e = parse_domain(&xml, &limits).unwrap_err();
         assert_eq!(
             e,
             DomainError::TooDeep {
                 limit: 3,
                 actual: 4,
-                element: "c".into()
+                element: "c".into(),
+                at: at(&xml, "<c/>", 0),
             }
         );
         assert!(e.to_string().contains("nested too deeply"), "{e}");
@@ -858,7 +960,13 @@ mod tests {
     #[test]
     fn root_must_be_domain() {
         let e = err("<network><name>x</name></network>");
-        assert_eq!(e, DomainError::NotDomain("network".into()));
+        assert_eq!(
+            e,
+            DomainError::NotDomain {
+                element: "network".into(),
+                at: Position { line: 1, column: 1 },
+            }
+        );
         assert!(e.to_string().contains("<network>"), "{e}");
         assert!(e.to_string().contains("<domain>"), "{e}");
     }
@@ -902,11 +1010,24 @@ mod tests {
 
     #[test]
     fn unknown_os_and_virt_types() {
-        let e = err(&with("").replace(">hvm<", ">hvm_invalid<"));
-        assert_eq!(e, DomainError::UnknownOsType("hvm_invalid".into()));
+        let xml = with("").replace(">hvm<", ">hvm_invalid<");
+        let e = err(&xml);
+        assert_eq!(
+            e,
+            DomainError::UnknownOsType {
+                name: "hvm_invalid".into(),
+                at: at(&xml, "<type", 0),
+            }
+        );
         assert_eq!(e.kind().libvirt_message(), Some("unknown OS type"));
         let e = err(&with("").replace("type='kvm'", "type='kvmx'"));
-        assert_eq!(e, DomainError::UnknownVirtType("kvmx".into()));
+        assert_eq!(
+            e,
+            DomainError::UnknownVirtType {
+                name: "kvmx".into(),
+                at: Position { line: 1, column: 9 },
+            }
+        );
         assert_eq!(
             e.kind().libvirt_message(),
             Some("unknown virtualization type")
@@ -935,7 +1056,7 @@ mod tests {
     #[test]
     fn invalid_uuid_and_id() {
         let e = err(&with("").replace(UUID, "not-a-uuid"));
-        assert!(matches!(e, DomainError::InvalidUuid(_)));
+        assert!(matches!(e, DomainError::InvalidUuid { .. }));
         assert!(e.to_string().contains("invalid <uuid>"), "{e}");
         assert_eq!(e.kind(), DomainErrorKind::Invalid);
         assert_eq!(e.kind().libvirt_message(), Some("could not parse XML"));
@@ -954,6 +1075,81 @@ mod tests {
         assert!(e.to_string().contains("sometimes"), "{e}");
         let e = err(&with("<seclabel type='dynamic' relabel='1'/>"));
         assert!(e.to_string().contains("relabel"), "{e}");
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let doc = |devices: &str| {
+            format!(
+                "<domain type='kvm'>\n  <name>vm</name>\n  <uuid>{UUID}</uuid>\n  \
+                 <memory>1</memory>\n  <os><type>hvm</type></os>\n  <devices>\n{devices}\n  \
+                 </devices>\n</domain>\n"
+            )
+        };
+        // An attribute's value: the attribute.
+        let e = err(&doc("    <disk type='floppy-disk'/>"));
+        assert_eq!(
+            e.to_string(),
+            "line 7, column 11: invalid <disk> attribute type \"floppy-disk\": \
+             expected file, block, dir, network, volume, nvme, vhostuser or vhostvdpa"
+        );
+        // Something missing: the element that lacks it. Columns count
+        // characters, not bytes.
+        let e = err(&doc("    <!-- é --><graphics/>"));
+        assert_eq!(
+            e.to_string(),
+            "line 7, column 15: <graphics> has no type attribute"
+        );
+        // libvirt's validity checks: the offending element.
+        let e = err(&doc("").replace("<name>vm</name>", "<name>a/b</name>"));
+        assert_eq!(
+            e.to_string(),
+            "line 2, column 3: invalid name a/b: a domain name cannot contain '/'"
+        );
+        assert_eq!(e.kind(), DomainErrorKind::Invalid);
+        // The nesting scan runs before there is a tree, and counts the same.
+        let limits = Limits {
+            max_depth: 3,
+            ..Limits::default()
+        };
+        let e = parse_domain(&doc("  <x/>\n\t<ü><y/></ü>"), &limits).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 8, column 5: domain XML is nested too deeply: <y> is at depth 4, \
+             deeper than the limit of 3"
+        );
+        // Errors about something absent from the whole document, and the
+        // parser's own, keep their text.
+        assert_eq!(
+            err("<domain/>").to_string(),
+            "could not find <name> in the domain XML"
+        );
+        let e = err("<domain>\n<name>vm</nme></domain>");
+        assert!(e.to_string().contains("2:"), "{e}");
+    }
+
+    #[test]
+    fn position_in_text_counts_as_roxmltree_does() {
+        let xml = "<a>\n  <é x='1'>\r\n\t<b/>ü<c/></é>\n</a>";
+        let doc = Document::parse(xml).unwrap();
+        for (offset, _) in xml.char_indices() {
+            let theirs = doc.text_pos_at(offset);
+            let ours = Position::in_text(xml, offset);
+            assert_eq!(
+                (ours.line, ours.column),
+                (theirs.row, theirs.col),
+                "{offset}"
+            );
+        }
+        let b = doc.descendants().find(|n| n.has_tag_name("b")).unwrap();
+        assert_eq!(Position::of(b), Position { line: 3, column: 2 });
+        let e = doc.descendants().find(|n| n.has_tag_name("é")).unwrap();
+        assert_eq!(Position::of_attr(e, "x"), Position { line: 2, column: 6 });
+        assert_eq!(Position::of_attr(e, "y"), Position { line: 2, column: 3 });
+        assert_eq!(
+            Position { line: 3, column: 2 }.to_string(),
+            "line 3, column 2"
+        );
     }
 
     #[test]
@@ -977,7 +1173,11 @@ mod tests {
             DomainErrorKind::Malformed
         );
         assert_eq!(
-            DomainError::Duplicate("<vsock>").kind(),
+            DomainError::Duplicate {
+                what: "<vsock>",
+                at: Position { line: 1, column: 1 }
+            }
+            .kind(),
             DomainErrorKind::Invalid
         );
         assert_eq!(

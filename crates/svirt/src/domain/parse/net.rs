@@ -3,7 +3,7 @@
 use roxmltree::Node;
 
 use super::hostdev::parse_pci_source;
-use super::{attr, child, num_attr, DomainError, Result};
+use super::{attr, child, num_attr, DomainError, Position, Result};
 use crate::domain::model::{HostDev, HostDevSource, Interface};
 
 /// The host device behind `<interface type='hostdev'>` (SR-IOV VF
@@ -36,6 +36,7 @@ pub(super) fn parse_interface(node: Node<'_, '_>) -> Result<Interface> {
     let kind = attr(node, "type").ok_or_else(|| DomainError::Missing {
         what: "<interface>".into(),
         missing: "type attribute",
+        at: Position::of(node),
     })?;
     let src = child(node, "source");
     let (source_path, source_type) = match kind.as_str() {

@@ -2,13 +2,14 @@
 
 use roxmltree::Node;
 
-use super::{attr, child, DomainError, Result};
+use super::{attr, child, DomainError, Position, Result};
 use crate::domain::model::{Shmem, ShmemServer};
 
 pub(super) fn parse_shmem(node: Node<'_, '_>) -> Result<Shmem> {
     let name = attr(node, "name").ok_or_else(|| DomainError::Missing {
         what: "<shmem>".into(),
         missing: "name attribute",
+        at: Position::of(node),
     })?;
     Ok(Shmem {
         name,

@@ -2,7 +2,7 @@
 
 use roxmltree::Node;
 
-use super::{child_text, DomainError, Result};
+use super::{child, text, DomainError, Position, Result};
 use crate::domain::model::Smartcard;
 
 pub(super) fn parse_smartcard(node: Node<'_, '_>) -> Result<Smartcard> {
@@ -15,11 +15,13 @@ pub(super) fn parse_smartcard(node: Node<'_, '_>) -> Result<Smartcard> {
         None | Some("") => Err(DomainError::Missing {
             what: "<smartcard>".into(),
             missing: "mode attribute",
+            at: Position::of(node),
         }),
         Some(other) => Err(DomainError::InvalidValue {
             what: "<smartcard> attribute mode".into(),
             value: other.to_owned(),
             reason: "expected 'host', 'host-certificates' or 'passthrough'",
+            at: Position::of_attr(node, "mode"),
         }),
     }
 }
@@ -27,12 +29,14 @@ pub(super) fn parse_smartcard(node: Node<'_, '_>) -> Result<Smartcard> {
 /// A host-certificates smartcard's NSS database: libvirt's parser refuses
 /// a relative path.
 fn smartcard_database(node: Node<'_, '_>) -> Result<Option<String>> {
-    let db = child_text(node, "database");
-    match db.as_deref() {
-        Some(d) if !d.starts_with('/') => Err(DomainError::InvalidValue {
+    let db_node = child(node, "database");
+    let db = db_node.and_then(text);
+    match (db.as_deref(), db_node) {
+        (Some(d), Some(db_node)) if !d.starts_with('/') => Err(DomainError::InvalidValue {
             what: "<smartcard><database>".into(),
             value: d.to_owned(),
             reason: "expected an absolute path",
+            at: Position::of(db_node),
         }),
         _ => Ok(db),
     }

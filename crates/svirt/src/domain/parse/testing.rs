@@ -1,6 +1,6 @@
 //! Helpers for the parser's unit tests.
 
-use super::{parse_domain, DomainError, Limits, Result};
+use super::{parse_domain, DomainError, Limits, Position, Result};
 use crate::domain::model::{Devices, Domain};
 
 pub(super) const UUID: &str = "00000000-0000-0000-0000-0123456789ab";
@@ -29,4 +29,14 @@ pub(super) fn err(xml: &str) -> DomainError {
 
 pub(super) fn device_err(inner: &str) -> DomainError {
     err(&with(&format!("<devices>{inner}</devices>")))
+}
+
+/// Where the `nth` (from 0) `needle` starts in a one-line `xml`.
+pub(super) fn at(xml: &str, needle: &str, nth: usize) -> Position {
+    assert!(!xml.contains('\n'));
+    let (offset, _) = xml.match_indices(needle).nth(nth).expect("needle");
+    Position {
+        line: 1,
+        column: u32::try_from(offset + 1).unwrap(),
+    }
 }

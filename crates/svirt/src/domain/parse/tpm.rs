@@ -2,13 +2,14 @@
 
 use roxmltree::Node;
 
-use super::{attr, child, DomainError, Result};
+use super::{attr, child, DomainError, Position, Result};
 use crate::domain::model::{Tpm, TpmBackend};
 
 pub(super) fn parse_tpm(node: Node<'_, '_>) -> Result<Tpm> {
     let backend = child(node, "backend").ok_or_else(|| DomainError::Missing {
         what: "<tpm>".into(),
         missing: "<backend> element",
+        at: Position::of(node),
     })?;
     let backend = match backend.attribute("type") {
         Some("emulator") => TpmBackend::Emulator {
@@ -25,6 +26,7 @@ pub(super) fn parse_tpm(node: Node<'_, '_>) -> Result<Tpm> {
             return Err(DomainError::Missing {
                 what: "<tpm><backend>".into(),
                 missing: "type attribute",
+                at: Position::of(backend),
             })
         }
         Some(other) => {
@@ -32,6 +34,7 @@ pub(super) fn parse_tpm(node: Node<'_, '_>) -> Result<Tpm> {
                 what: "<tpm><backend> attribute type".into(),
                 value: other.to_owned(),
                 reason: "expected 'emulator', 'passthrough' or 'external'",
+                at: Position::of_attr(backend, "type"),
             })
         }
     };
@@ -52,6 +55,7 @@ fn tpm_version(backend: Node<'_, '_>) -> Result<Option<String>> {
             what: "<tpm><backend> attribute version".into(),
             value: other.to_owned(),
             reason: "expected '1.2' or '2.0'",
+            at: Position::of_attr(backend, "version"),
         }),
     }
 }

@@ -44,7 +44,13 @@ mod tests {
         );
         let e = device_err("<vsock><cid address='-3'/></vsock>");
         assert!(e.to_string().contains("\"-3\""), "{e}");
-        let e = device_err("<vsock/><vsock/>");
-        assert_eq!(e, DomainError::Duplicate("<vsock>"));
+        let xml = with("<devices><vsock/><vsock/></devices>");
+        assert_eq!(
+            err(&xml),
+            DomainError::Duplicate {
+                what: "<vsock>",
+                at: at(&xml, "<vsock", 1),
+            }
+        );
     }
 }
