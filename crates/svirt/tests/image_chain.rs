@@ -17,16 +17,7 @@ use svirt::domain::{Backing, StorageSource, StorageType};
 use svirt::image::{probe_chain, walk_chain, ImageFs, ProbedChain, ReadError, MAX_LAYERS};
 
 fn qemu_img(dir: &Path, args: &[&str]) {
-    let out = Command::new("qemu-img")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run qemu-img");
-    assert!(
-        out.status.success(),
-        "qemu-img {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::qemu_img_in(Some(dir), args);
 }
 
 fn source(path: &Path, format: Option<&str>) -> StorageSource {

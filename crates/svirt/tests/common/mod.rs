@@ -27,10 +27,16 @@ pub fn have_qemu_img() -> bool {
 
 /// Runs `qemu-img ARGS…`, failing the test if it fails.
 pub fn qemu_img(args: &[&str]) {
-    let out = std::process::Command::new("qemu-img")
-        .args(args)
-        .output()
-        .expect("run qemu-img");
+    qemu_img_in(None, args);
+}
+
+/// [`qemu_img`] in the directory `dir`.
+pub fn qemu_img_in(dir: Option<&std::path::Path>, args: &[&str]) {
+    let mut cmd = std::process::Command::new("qemu-img");
+    if let Some(dir) = dir {
+        cmd.current_dir(dir);
+    }
+    let out = cmd.args(args).output().expect("run qemu-img");
     assert!(
         out.status.success(),
         "qemu-img {args:?}: {}",
