@@ -39,6 +39,12 @@ pub trait Host {
 
     /// Whether `path` (following symlinks) is a block or character device.
     fn is_device(&self, path: &Path) -> bool;
+
+    /// The interface index of the host network device `dev`
+    /// (`/sys/class/net/<dev>/ifindex`): a macvtap device `macvtapN` is
+    /// opened by QEMU as `/dev/tap<ifindex>`. `None` when there is no such
+    /// device, or `dev` is not one path component.
+    fn net_ifindex(&self, dev: &str) -> Option<u32>;
 }
 
 /// The real host: the filesystem, sysfs and image headers.
@@ -169,6 +175,13 @@ impl Host for RealHost {
         path.exists()
     }
 
+    fn net_ifindex(&self, dev: &str) -> Option<u32> {
+        // Never leave /sys/class/net, whatever the caller checked.
+        crate::policy::path::check_component(dev).ok()?;
+        let dir = self.under_root(&format!("/sys/class/net/{dev}"));
+        read_attr(&dir, "ifindex")?.parse::<u32>().ok()
+    }
+
     fn is_device(&self, path: &Path) -> bool {
         use std::os::unix::fs::FileTypeExt;
         std::fs::metadata(path)
@@ -293,6 +306,22 @@ mod tests {
             RealHost::with_root(empty.path()).default_render_node(),
             None
         );
+    }
+
+    #[test]
+    fn net_ifindex_reads_sysfs_and_stays_in_class_net() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        write(root, "/sys/class/net/macvtap0/ifindex", "12\n");
+        write(root, "/sys/class/net/bad/ifindex", "x\n");
+        write(root, "/sys/class/ifindex", "5\n");
+        let h = RealHost::with_root(root);
+        assert_eq!(h.net_ifindex("macvtap0"), Some(12));
+        assert_eq!(h.net_ifindex("macvtap1"), None);
+        assert_eq!(h.net_ifindex("bad"), None);
+        for name in ["..", ".", "", "../net/macvtap0", "a/b"] {
+            assert_eq!(h.net_ifindex(name), None, "{name}");
+        }
     }
 
     #[test]
