@@ -30,8 +30,8 @@ pub struct FakeHost {
     pub top_headers: BTreeMap<String, (Option<String>, Vec<String>)>,
     /// Paths that are block or character devices.
     pub devices: BTreeSet<String>,
-    /// Host network device name → interface index.
-    pub net_ifindex: BTreeMap<String, u32>,
+    /// Host macvtap device name → interface index.
+    pub macvtaps: BTreeMap<String, u32>,
 }
 
 impl FakeHost {
@@ -80,9 +80,9 @@ impl FakeHost {
         self
     }
 
-    /// A host network device `dev` with interface index `ifindex`.
-    pub fn with_net_device(mut self, dev: &str, ifindex: u32) -> Self {
-        self.net_ifindex.insert(dev.to_owned(), ifindex);
+    /// A host macvtap device `dev` with interface index `ifindex`.
+    pub fn with_macvtap(mut self, dev: &str, ifindex: u32) -> Self {
+        self.macvtaps.insert(dev.to_owned(), ifindex);
         self
     }
 
@@ -169,8 +169,8 @@ impl Host for FakeHost {
         self.realpath(path).is_ok()
     }
 
-    fn net_ifindex(&self, dev: &str) -> Option<u32> {
-        self.net_ifindex.get(dev).copied()
+    fn macvtap_ifindex(&self, dev: &str) -> Option<u32> {
+        self.macvtaps.get(dev).copied()
     }
 
     fn is_device(&self, path: &Path) -> bool {

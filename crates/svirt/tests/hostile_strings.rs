@@ -963,7 +963,7 @@ proptest! {
     /// Every field, every mode, strings made of hostile pieces.
     #[test]
     fn hostile_strings_in_every_field(s in hostile()) {
-        let host = FakeHost::new().with_net_device("macvtap0", 7);
+        let host = FakeHost::new().with_macvtap("macvtap0", 7);
         for field in fields() {
             check_field(field, &s, &host)?;
         }
@@ -1006,7 +1006,7 @@ proptest! {
     /// Every field, every mode, arbitrary Unicode.
     #[test]
     fn arbitrary_strings_in_every_field(s in arbitrary()) {
-        let host = FakeHost::new().with_net_device("macvtap0", 7);
+        let host = FakeHost::new().with_macvtap("macvtap0", 7);
         for field in fields() {
             check_field(field, &s, &host)?;
         }
@@ -1044,7 +1044,7 @@ fn symlinks_to_restricted_places() {
 /// it shows up in the rules (in libvirt mode too where libvirt grants it).
 #[test]
 fn every_field_reaches_a_rule() {
-    let host = FakeHost::new().with_net_device("macvtap0", 7);
+    let host = FakeHost::new().with_macvtap("macvtap0", 7);
     for field in fields() {
         for (mode, settings) in modes() {
             if *mode == "libvirt" && !field.in_compat {
@@ -1178,7 +1178,7 @@ fn disk_on_a_pci_sysfs_control_file_is_refused() {
 /// later as a rule outside the grammar.
 #[test]
 fn c1_controls_are_refused_up_front() {
-    let host = FakeHost::new().with_net_device("macvtap0", 7);
+    let host = FakeHost::new().with_macvtap("macvtap0", 7);
     for (label, input) in [
         ("disk file", "/srv/a\u{85}b"),
         ("domain name", "vm\u{85}"),

@@ -39,7 +39,7 @@ pub(super) fn add(cx: &mut Collector) -> Result<(), ResourcesError> {
                         reason,
                     })?;
                     // Absent before start: libvirt creates the device.
-                    if let Some(ifindex) = cx.host.net_ifindex(dev) {
+                    if let Some(ifindex) = cx.host.macvtap_ifindex(dev) {
                         cx.push(Grant::path(
                             format!("/dev/tap{ifindex}"),
                             Access::RW,
@@ -150,7 +150,7 @@ mod tests {
             macvtap(None),
         ];
         let mut host = FakeHost::default();
-        host.net_ifindex.insert("macvtap0".into(), 17);
+        host.macvtaps.insert("macvtap0".into(), 17);
         let got = |s: &Settings| show(&grants_for(&d, s, &host).unwrap().grants[5..]);
         assert!(got(&Settings::libvirt_compatible()).is_empty());
         assert!(host.ifindex_asked.borrow().is_empty(), "compat never looks");

@@ -29,9 +29,9 @@ pub struct FakeHost {
     pub devices: Vec<String>,
     /// Paths `probe_chain` was asked about.
     pub probed: RefCell<Vec<String>>,
-    /// Host network device name → interface index.
-    pub net_ifindex: BTreeMap<String, u32>,
-    /// Network devices `net_ifindex` was asked about.
+    /// Host macvtap device name → interface index.
+    pub macvtaps: BTreeMap<String, u32>,
+    /// Devices `macvtap_ifindex` was asked about.
     pub ifindex_asked: RefCell<Vec<String>>,
 }
 
@@ -85,9 +85,9 @@ impl Host for FakeHost {
         self.existing.iter().any(|e| Path::new(e) == path)
     }
 
-    fn net_ifindex(&self, dev: &str) -> Option<u32> {
+    fn macvtap_ifindex(&self, dev: &str) -> Option<u32> {
         self.ifindex_asked.borrow_mut().push(dev.to_owned());
-        self.net_ifindex.get(dev).copied()
+        self.macvtaps.get(dev).copied()
     }
 
     fn is_device(&self, path: &Path) -> bool {
