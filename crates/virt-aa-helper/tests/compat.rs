@@ -357,7 +357,8 @@ fn hermetic_view() {
     let script = "pwd; for d in /dev /dev/pts /dev/shm /var/lib /var/lib/libvirt \
         /var/lib/libvirt/qemu /var/lib/svirt-ns-cwd /sys/bus /sys/class /sys/dev \
         /sys/kernel/iommu_groups /usr/share/OVMF /usr/share/ovmf /usr/share/AAVMF \
-        /usr/share/edk2 /usr/share/qemu /usr/share/qemu-efi /usr/share/qemu-efi-aarch64 \
+        /usr/share/edk2 /usr/share/edk2-ovmf /usr/share/qemu /usr/share/qemu-efi \
+        /usr/share/qemu-efi-aarch64 /usr/share/qemu-efi-loongarch64 /usr/share/qemu-efi-riscv64 \
         /usr/share/qemu-efi-arm /usr/share/seabios /usr/share/ipxe /usr/share/swtpm \
         /boot /etc/pki /library; do \
         [ -d $d ] && [ -n \"$(ls -A $d)\" ] && echo $d: $(ls -A $d); done; \
