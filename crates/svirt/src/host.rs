@@ -39,6 +39,14 @@ pub trait Host {
 
     /// Whether `path` (following symlinks) is a block or character device.
     fn is_device(&self, path: &Path) -> bool;
+
+    /// The interface index of the host macvtap device `dev`
+    /// (`/sys/class/net/<dev>/ifindex`), whose character device QEMU uses
+    /// is `/dev/tap<ifindex>`. `None` when `dev` is not one path component,
+    /// does not exist, or is not a macvtap device (no
+    /// `/sys/class/net/<dev>/macvtap/tap<ifindex>`): a definition naming a
+    /// host NIC gets nothing.
+    fn macvtap_ifindex(&self, dev: &str) -> Option<u32>;
 }
 
 /// The real host: the filesystem, sysfs and image headers.
@@ -169,6 +177,16 @@ impl Host for RealHost {
         path.exists()
     }
 
+    fn macvtap_ifindex(&self, dev: &str) -> Option<u32> {
+        // Never leave /sys/class/net, whatever the caller checked.
+        crate::policy::path::check_component(dev).ok()?;
+        let dir = self.under_root(&format!("/sys/class/net/{dev}"));
+        let ifindex = read_attr(&dir, "ifindex")?.parse::<u32>().ok()?;
+        dir.join(format!("macvtap/tap{ifindex}"))
+            .exists()
+            .then_some(ifindex)
+    }
+
     fn is_device(&self, path: &Path) -> bool {
         use std::os::unix::fs::FileTypeExt;
         std::fs::metadata(path)
@@ -293,6 +311,31 @@ mod tests {
             RealHost::with_root(empty.path()).default_render_node(),
             None
         );
+    }
+
+    #[test]
+    fn macvtap_ifindex_reads_sysfs_and_stays_in_class_net() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        // As the kernel lays it out (checked with `ip link add … type macvtap`).
+        write(root, "/sys/class/net/macvtap0/ifindex", "12\n");
+        write(root, "/sys/class/net/macvtap0/macvtap/tap12/dev", "246:1\n");
+        // A host NIC: no macvtap directory.
+        write(root, "/sys/class/net/eth0/ifindex", "2\n");
+        // The tap directory of another index.
+        write(root, "/sys/class/net/odd/ifindex", "7\n");
+        write(root, "/sys/class/net/odd/macvtap/tap8/dev", "246:2\n");
+        write(root, "/sys/class/net/bad/ifindex", "x\n");
+        write(root, "/sys/class/ifindex", "5\n");
+        write(root, "/sys/class/macvtap/tap5/dev", "246:3\n");
+        let h = RealHost::with_root(root);
+        assert_eq!(h.macvtap_ifindex("macvtap0"), Some(12));
+        for name in ["macvtap1", "eth0", "odd", "bad"] {
+            assert_eq!(h.macvtap_ifindex(name), None, "{name}");
+        }
+        for name in ["..", ".", "", "../net/macvtap0", "a/b"] {
+            assert_eq!(h.macvtap_ifindex(name), None, "{name}");
+        }
     }
 
     #[test]

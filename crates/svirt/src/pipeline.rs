@@ -135,7 +135,7 @@ pub fn generate(
     let domain = parse_domain(xml, limits)?;
     let policy = policy_for(&domain, settings, host, &[])?;
     let qemu = domain.virt_type.is_qemu_family();
-    let profile = render_profile(template, &policy.name, qemu)?;
+    let profile = render_profile(template, &policy.name, qemu, settings.include_if_exists)?;
     let files = qemu.then(|| policy.files_text());
     if let Some(f) = &files {
         if f.len() > MAX_POLICY_FILE_BYTES {

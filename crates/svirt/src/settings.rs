@@ -96,6 +96,36 @@ pub struct Settings {
     /// `<hostdev mode='capabilities' type='misc'>` (LXC) as a PCI device and
     /// grants it every VFIO group.
     pub exact_hostdev_kinds: bool,
+    /// Grant `/dev/sev` (`rw`) to a domain with
+    /// `<launchSecurity type='sev'>` or `type='sev-snp'`. libvirt's helper
+    /// grants nothing (SEV-SNP is newer than 9.0), and QEMU is denied the
+    /// device unless a shared abstraction grants it to every VM.
+    pub sev_device: bool,
+    /// Grant an SGX EPC memory device (`<memory model='sgx-epc'>`)
+    /// `/dev/sgx_vepc` `rw` and `/dev/sgx_provision` `r`, as libvirt 11.3
+    /// does. libvirt 9.0 grants nothing.
+    pub sgx_epc: bool,
+    /// Grant a `<pstore>` device's backing `<path>` `rw`, as libvirt 11.3
+    /// does. libvirt 9.0 does not know the device.
+    pub pstore: bool,
+    /// Grant `<os><shim>` read-only like a kernel (`r` plus the quiet write
+    /// deny), as libvirt 11.3 does. libvirt 9.0 does not know the element.
+    pub os_shim: bool,
+    /// Also allow read-only the firmware directories libvirt added after
+    /// 9.0 (`/usr/share/edk2-ovmf/`, `/usr/share/qemu-efi-loongarch64/`,
+    /// `/usr/share/qemu-efi-riscv64/`) and `/usr/share/qemu/`, where Debian
+    /// 13's firmware lives. libvirt 9.0 refuses them as restricted.
+    pub firmware_dirs: bool,
+    /// Grant the `/dev/tap<ifindex>` of a macvtap `<interface type='direct'>`
+    /// whose `<target dev>` exists on the host, in the VM's own rules, so it
+    /// survives every regeneration of the profile (libvirt 12.3's fix).
+    /// libvirt 9.0 adds it only at start, with `-F`, and a later full
+    /// regeneration drops it.
+    pub macvtap: bool,
+    /// Write the profile's `.files` include as `#include if exists <…>`
+    /// (libvirt 11.3), so a missing `.files` does not stop the profile from
+    /// loading. libvirt 9.0 writes `#include <…>`.
+    pub include_if_exists: bool,
     pub layout: Layout,
 }
 
@@ -121,6 +151,13 @@ impl Settings {
             pci_sysfs_exact: false,
             contained_names: false,
             exact_hostdev_kinds: false,
+            sev_device: false,
+            sgx_epc: false,
+            pstore: false,
+            os_shim: false,
+            firmware_dirs: false,
+            macvtap: false,
+            include_if_exists: false,
             layout: Layout::default(),
         }
     }
@@ -146,6 +183,13 @@ impl Settings {
             pci_sysfs_exact: true,
             contained_names: true,
             exact_hostdev_kinds: true,
+            sev_device: true,
+            sgx_epc: true,
+            pstore: true,
+            os_shim: true,
+            firmware_dirs: true,
+            macvtap: true,
+            include_if_exists: true,
             layout: Layout::default(),
         }
     }

@@ -30,6 +30,8 @@ pub struct FakeHost {
     pub top_headers: BTreeMap<String, (Option<String>, Vec<String>)>,
     /// Paths that are block or character devices.
     pub devices: BTreeSet<String>,
+    /// Host macvtap device name → interface index.
+    pub macvtaps: BTreeMap<String, u32>,
 }
 
 impl FakeHost {
@@ -75,6 +77,12 @@ impl FakeHost {
                 extents.iter().map(|e| (*e).to_owned()).collect(),
             ),
         );
+        self
+    }
+
+    /// A host macvtap device `dev` with interface index `ifindex`.
+    pub fn with_macvtap(mut self, dev: &str, ifindex: u32) -> Self {
+        self.macvtaps.insert(dev.to_owned(), ifindex);
         self
     }
 
@@ -159,6 +167,10 @@ impl Host for FakeHost {
 
     fn exists(&self, path: &Path) -> bool {
         self.realpath(path).is_ok()
+    }
+
+    fn macvtap_ifindex(&self, dev: &str) -> Option<u32> {
+        self.macvtaps.get(dev).copied()
     }
 
     fn is_device(&self, path: &Path) -> bool {

@@ -70,7 +70,7 @@ fn examples_compile_with_libvirt_policy_when_installed() {
     };
     for name in EXAMPLES {
         let g = generate_example(name, &Settings::safe(), &example_host());
-        let profile = render_profile(&template, &g.policy.name, true).unwrap();
+        let profile = render_profile(&template, &g.policy.name, true, true).unwrap();
         compile(&g, &profile, false).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }

@@ -204,6 +204,7 @@ fn build_fields() -> Vec<Field> {
             Os,
             "<loader readonly='yes' type='pflash'>@S@</loader>",
         ),
+        safe_only(path("uefi shim", Os, "<shim>@S@</shim>")),
         path("nvram text", Os, "<nvram>@S@</nvram>"),
         path(
             "nvram source",
@@ -276,6 +277,24 @@ fn build_fields() -> Vec<Field> {
             Devices,
             "<memory model='virtio-pmem' access='shared'><source><path>@S@</path></source>\
              <target><size unit='KiB'>524288</size></target></memory>",
+        )),
+        safe_only(path(
+            "pstore path",
+            Devices,
+            "<pstore backend='acpi-erst'><path>@S@</path><size unit='KiB'>8</size></pstore>",
+        )),
+        // A macvtap NIC's host device: joined into /sys/class/net/<dev>,
+        // looked up as /dev/tap<ifindex> (the test hosts know `macvtap0`).
+        safe_only(benign(
+            field(
+                "macvtap target dev",
+                Devices,
+                Kind::Value,
+                "<interface type='direct'><source dev='eth0' mode='bridge'/>\
+                 <target dev='@S@'/><model type='virtio'/></interface>",
+            ),
+            "macvtap0",
+            "/dev/tap7",
         )),
         // Shared memory.
         benign(
@@ -607,7 +626,12 @@ fn check_generated(case: &Case<'_>, g: &GeneratedProfile) -> Result<(), TestCase
                 );
             } else if !nss {
                 prop_assert_eq!(
-                    path::check_prefixes(form, read_only, PrefixMatch::Component),
+                    path::check_prefixes(
+                        form,
+                        read_only,
+                        PrefixMatch::Component,
+                        case.settings.firmware_dirs
+                    ),
                     PathVerdict::Allowed,
                     "{}: restricted path {:?} granted: {:?}",
                     what,
@@ -939,7 +963,7 @@ proptest! {
     /// Every field, every mode, strings made of hostile pieces.
     #[test]
     fn hostile_strings_in_every_field(s in hostile()) {
-        let host = FakeHost::new();
+        let host = FakeHost::new().with_macvtap("macvtap0", 7);
         for field in fields() {
             check_field(field, &s, &host)?;
         }
@@ -982,7 +1006,7 @@ proptest! {
     /// Every field, every mode, arbitrary Unicode.
     #[test]
     fn arbitrary_strings_in_every_field(s in arbitrary()) {
-        let host = FakeHost::new();
+        let host = FakeHost::new().with_macvtap("macvtap0", 7);
         for field in fields() {
             check_field(field, &s, &host)?;
         }
@@ -1020,7 +1044,7 @@ fn symlinks_to_restricted_places() {
 /// it shows up in the rules (in libvirt mode too where libvirt grants it).
 #[test]
 fn every_field_reaches_a_rule() {
-    let host = FakeHost::new();
+    let host = FakeHost::new().with_macvtap("macvtap0", 7);
     for field in fields() {
         for (mode, settings) in modes() {
             if *mode == "libvirt" && !field.in_compat {
@@ -1154,7 +1178,7 @@ fn disk_on_a_pci_sysfs_control_file_is_refused() {
 /// later as a rule outside the grammar.
 #[test]
 fn c1_controls_are_refused_up_front() {
-    let host = FakeHost::new();
+    let host = FakeHost::new().with_macvtap("macvtap0", 7);
     for (label, input) in [
         ("disk file", "/srv/a\u{85}b"),
         ("domain name", "vm\u{85}"),

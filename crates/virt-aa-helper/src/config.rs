@@ -92,6 +92,13 @@ fn switch<'a>(settings: &'a mut Settings, key: &str) -> Option<&'a mut bool> {
         "pci_sysfs_exact" => &mut settings.pci_sysfs_exact,
         "contained_names" => &mut settings.contained_names,
         "exact_hostdev_kinds" => &mut settings.exact_hostdev_kinds,
+        "sev_device" => &mut settings.sev_device,
+        "sgx_epc" => &mut settings.sgx_epc,
+        "pstore" => &mut settings.pstore,
+        "os_shim" => &mut settings.os_shim,
+        "firmware_dirs" => &mut settings.firmware_dirs,
+        "macvtap" => &mut settings.macvtap,
+        "include_if_exists" => &mut settings.include_if_exists,
         _ => return None,
     })
 }
@@ -236,6 +243,13 @@ mod tests {
             "pci_sysfs_exact",
             "contained_names",
             "exact_hostdev_kinds",
+            "sev_device",
+            "sgx_epc",
+            "pstore",
+            "os_shim",
+            "firmware_dirs",
+            "macvtap",
+            "include_if_exists",
         ] {
             let c = parse(&format!("mode = safe\n{key} = false\n"), "c").unwrap();
             assert_ne!(c.settings, Settings::safe(), "{key}");

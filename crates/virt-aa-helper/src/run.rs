@@ -353,7 +353,10 @@ fn create_or_replace(
         if creating {
             out.info(profile.display().to_string());
             out.info(name.as_str());
-            out.info(format!("{}\n", include_line(&name)));
+            out.info(format!(
+                "{}\n",
+                include_line(&name, config.settings.include_if_exists)
+            ));
         }
         return Ok(());
     }
@@ -362,7 +365,8 @@ fn create_or_replace(
         write_files(&files, &text, args.append)?;
     }
     if creating {
-        if let Err(e) = create_profile(&files, &domain, &name, lxc) {
+        let if_exists = config.settings.include_if_exists;
+        if let Err(e) = create_profile(&files, &domain, &name, lxc, if_exists) {
             if !lxc {
                 let _ = files::remove(&files.files());
             }
@@ -417,6 +421,7 @@ pub fn create_profile(
     domain: &Domain,
     name: &ProfileName,
     lxc: bool,
+    if_exists: bool,
 ) -> Result<(), Failure> {
     let template_path = files.template(&pipeline::template_file_name(domain.virt_type));
     let shown = template_path.display().to_string();
@@ -427,7 +432,7 @@ pub fn create_profile(
         None if domain.virt_type.is_qemu_family() => pipeline::BUILTIN_QEMU_TEMPLATE.to_owned(),
         None => return Err(Failure::TemplateMissing(shown)),
     };
-    let text = render_profile(&template, name, !lxc).map_err(Failure::Template)?;
+    let text = render_profile(&template, name, !lxc, if_exists).map_err(Failure::Template)?;
     match files::create_exclusively(&files.profile(), text.as_bytes()) {
         Ok(()) => Ok(()),
         Err(CreateError::Exists) => Err(Failure::ProfileExists),

@@ -3,8 +3,15 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-/// Where distributions install the parser, in the order it is looked for.
-pub const PARSER_LOCATIONS: &[&str] = &["/sbin/apparmor_parser", "/usr/sbin/apparmor_parser"];
+/// Where distributions install the parser, in the order it is looked for:
+/// libvirt 9.0's hard-coded `/sbin`, then `/usr/sbin` (Debian, where `/sbin`
+/// is a link to it), then `/usr/bin` (distributions with merged `sbin`, such
+/// as Arch and Void: void-linux #31904).
+pub const PARSER_LOCATIONS: &[&str] = &[
+    "/sbin/apparmor_parser",
+    "/usr/sbin/apparmor_parser",
+    "/usr/bin/apparmor_parser",
+];
 
 /// Finds the parser in its standard locations. The search never consults
 /// `PATH` or anything else the caller controls.
@@ -185,6 +192,23 @@ impl Compiler {
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn parser_locations_in_search_order() {
+        // libvirt 9.0's location first, so a host with several finds the
+        // one libvirt would run; /usr/bin last (merged-sbin distributions).
+        assert_eq!(
+            PARSER_LOCATIONS,
+            [
+                "/sbin/apparmor_parser",
+                "/usr/sbin/apparmor_parser",
+                "/usr/bin/apparmor_parser"
+            ]
+        );
+        // And the helper profile may run each of them.
+        let profile = include_str!("../../../../policy/usr.lib.libvirt.virt-aa-helper");
+        assert!(profile.contains("  /{usr/,}{s,}bin/apparmor_parser Ux,\n"));
+    }
 
     /// A stand-in parser that records its arguments and prints `BIN`.
     fn fake_parser(dir: &Path, exit: i32) -> PathBuf {

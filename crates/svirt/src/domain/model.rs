@@ -102,7 +102,7 @@ pub struct Domain {
     pub devices: Devices,
     /// `<sysinfo type='fwcfg'>` entries.
     pub fw_cfg: Vec<FwCfgEntry>,
-    /// `<launchSecurity type=…>` (sev, s390-pv, …).
+    /// `<launchSecurity type=…>` (sev, sev-snp, s390-pv, tdx, …).
     pub launch_security: Option<String>,
     /// `<memoryBacking>` has `<hugepages/>`.
     pub hugepages: bool,
@@ -167,6 +167,8 @@ pub struct Os {
     pub initrd: Option<String>,
     pub dtb: Option<String>,
     pub acpi_tables: Vec<AcpiTable>,
+    /// `<shim>` (libvirt ≥ 10.x): a UEFI shim QEMU reads, like a loader.
+    pub shim: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -250,6 +252,8 @@ pub struct Devices {
     pub tpms: Vec<Tpm>,
     pub smartcards: Vec<Smartcard>,
     pub vsock: Option<Vsock>,
+    /// `<pstore>` devices (libvirt ≥ 10.x; the parser allows one).
+    pub pstores: Vec<Pstore>,
 }
 
 // ---------------------------------------------------------------- storage ---
@@ -560,6 +564,9 @@ pub struct Interface {
     pub source_path: Option<String>,
     /// `<source type=…>` for vhost-user.
     pub source_type: Option<String>,
+    /// `<target dev=…>`: the host-side device (`macvtap0`, `vnet3`), in a
+    /// live definition or when the user names it.
+    pub target_dev: Option<String>,
 }
 
 // ----------------------------------------------------------------- memory ---
@@ -580,6 +587,17 @@ pub struct MemoryDevice {
     /// `model=`.
     pub model: MemoryModel,
     /// `<source><path>`.
+    pub path: Option<String>,
+}
+
+// ----------------------------------------------------------------- pstore ---
+
+/// `<pstore backend=…>`: persistent storage for guest kernel crash logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pstore {
+    /// `backend=` (`acpi-erst`).
+    pub backend: Option<String>,
+    /// `<path>`: the host file backing the store, which QEMU writes.
     pub path: Option<String>,
 }
 

@@ -507,6 +507,7 @@ fn hostdevs_chardevs_memory_input_net_and_paths() {
                 backend: None,
                 source_path: Some("/run/vhost.sock".into()),
                 source_type: Some("unix".into()),
+                target_dev: None,
             },
         )
         .unwrap();

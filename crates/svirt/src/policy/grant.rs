@@ -155,6 +155,11 @@ impl FixedPattern {
         "/sys/devices/**/{uevent,vendor,device,subsystem_vendor,subsystem_device,config,revision}",
     );
     pub const GL_CACHE: FixedPattern = FixedPattern("/var/lib/libvirt/.cache/");
+    /// AMD SEV / SEV-SNP firmware interface.
+    pub const SEV: FixedPattern = FixedPattern("/dev/sev");
+    /// Intel SGX virtual EPC and the provisioning key device.
+    pub const SGX_VEPC: FixedPattern = FixedPattern("/dev/sgx_vepc");
+    pub const SGX_PROVISION: FixedPattern = FixedPattern("/dev/sgx_provision");
 
     pub const ALL: &'static [FixedPattern] = &[
         Self::VHOST_NET,
@@ -176,6 +181,9 @@ impl FixedPattern {
         Self::GL_DRI_DIR,
         Self::GL_SYSFS_ATTRS,
         Self::GL_CACHE,
+        Self::SEV,
+        Self::SGX_VEPC,
+        Self::SGX_PROVISION,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -317,6 +325,8 @@ pub enum Origin {
     Dtb,
     AcpiTable,
     Loader,
+    /// `<os><shim>`.
+    Shim,
     /// Layer `layer` of the NVRAM store.
     Nvram {
         layer: usize,
@@ -355,6 +365,11 @@ pub enum Origin {
     Smartcard {
         index: usize,
     },
+    Pstore {
+        index: usize,
+    },
+    /// `<launchSecurity>` (SEV, SEV-SNP).
+    LaunchSecurity,
     /// The aggregated trailing rules.
     VhostNet,
     Vfio,
@@ -404,6 +419,7 @@ impl fmt::Display for Origin {
             Origin::Dtb => write!(f, "device tree blob"),
             Origin::AcpiTable => write!(f, "ACPI table"),
             Origin::Loader => write!(f, "firmware loader"),
+            Origin::Shim => write!(f, "UEFI shim"),
             Origin::Nvram { layer: 0 } => write!(f, "NVRAM variable store"),
             Origin::Nvram { layer } => write!(f, "NVRAM backing layer {layer}"),
             Origin::Graphics { index, role } => write!(f, "graphics {index} {role}"),
@@ -416,6 +432,8 @@ impl fmt::Display for Origin {
             Origin::Shmem { index } => write!(f, "shmem {index}"),
             Origin::Tpm { index, role } => write!(f, "TPM {index} {role}"),
             Origin::Smartcard { index } => write!(f, "smartcard {index}"),
+            Origin::Pstore { index } => write!(f, "pstore {index}"),
+            Origin::LaunchSecurity => write!(f, "launch security (SEV)"),
             Origin::VhostNet => write!(f, "vhost-net for virtio NICs"),
             Origin::Vfio => write!(f, "VFIO for assigned devices"),
             Origin::Gl => write!(f, "GL rendering libraries and devices"),

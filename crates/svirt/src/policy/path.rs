@@ -31,9 +31,19 @@ pub const READ_ONLY_PREFIXES: &[&str] = &[
     "/usr/share/AAVMF/",
     "/usr/share/qemu-efi/",
     "/usr/share/qemu-efi-aarch64/",
-    "/usr/share/qemu/",
     "/usr/lib/u-boot/",
     "/usr/lib/riscv64-linux-gnu/opensbi",
+];
+
+/// Firmware directories libvirt allows read-only after 9.0 (11.3 has them
+/// all), used with [`crate::Settings::firmware_dirs`]. libvirt 9.0 refuses
+/// every one of them: they are below the restricted `/usr/share/`.
+/// `/usr/share/qemu/` is where Debian 13's firmware lives (and SUSE's).
+pub const NEWER_FIRMWARE_PREFIXES: &[&str] = &[
+    "/usr/share/edk2-ovmf/",
+    "/usr/share/qemu-efi-loongarch64/",
+    "/usr/share/qemu-efi-riscv64/",
+    "/usr/share/qemu/",
 ];
 
 /// Never granted.
@@ -113,15 +123,26 @@ fn any_prefix(path: &str, lists: &[&[&str]], how: PrefixMatch) -> bool {
 }
 
 /// Checks a canonical path against the prefix lists. `read_only` is whether
-/// the grant lacks write access.
-pub fn check_prefixes(path: &str, read_only: bool, how: PrefixMatch) -> PathVerdict {
-    let (restricted, read_only_ok): (&[&[&str]], &[&[&str]]) = match how {
-        PrefixMatch::String => (&[RESTRICTED_PREFIXES], &[READ_ONLY_PREFIXES]),
-        PrefixMatch::Component => (
-            &[RESTRICTED_PREFIXES, COMPONENT_RESTRICTED_EXTRA],
-            &[READ_ONLY_PREFIXES, COMPONENT_READ_ONLY_EXTRA],
-        ),
+/// the grant lacks write access; `newer_firmware` adds
+/// [`NEWER_FIRMWARE_PREFIXES`] to the read-only-allowed list.
+pub fn check_prefixes(
+    path: &str,
+    read_only: bool,
+    how: PrefixMatch,
+    newer_firmware: bool,
+) -> PathVerdict {
+    let restricted: &[&[&str]] = match how {
+        PrefixMatch::String => &[RESTRICTED_PREFIXES],
+        PrefixMatch::Component => &[RESTRICTED_PREFIXES, COMPONENT_RESTRICTED_EXTRA],
     };
+    let mut read_only_ok: Vec<&[&str]> = vec![READ_ONLY_PREFIXES];
+    if how == PrefixMatch::Component {
+        read_only_ok.push(COMPONENT_READ_ONLY_EXTRA);
+    }
+    if newer_firmware {
+        read_only_ok.push(NEWER_FIRMWARE_PREFIXES);
+    }
+    let read_only_ok = read_only_ok.as_slice();
     // Overrides stay plain string prefixes in both modes: PCI sysfs paths
     // are `/sys/devices/pci<domain>:<bus>/…`, so the component would never
     // equal `pci`. They only ever allow.
@@ -181,6 +202,7 @@ pub fn no_tree_locations(layout: &crate::settings::Layout) -> Vec<String> {
         .iter()
         .chain(RESTRICTED_PREFIXES)
         .chain(READ_ONLY_PREFIXES)
+        .chain(NEWER_FIRMWARE_PREFIXES)
         .chain(COMPONENT_RESTRICTED_EXTRA)
         .map(|p| p.trim_end_matches('/').to_owned())
         .map(|p| if p.is_empty() { "/".to_owned() } else { p })
@@ -455,25 +477,31 @@ mod tests {
     fn string_prefixes_are_libvirts() {
         use PathVerdict::*;
         let s = PrefixMatch::String;
-        assert_eq!(check_prefixes("/library/x.img", false, s), Restricted);
-        assert_eq!(check_prefixes("/lib64/x", false, s), Restricted);
-        assert_eq!(check_prefixes("/etc/shadow", true, s), Restricted);
-        assert_eq!(check_prefixes("/boot/vmlinuz", true, s), Allowed);
-        assert_eq!(check_prefixes("/boot/vmlinuz", false, s), Restricted);
-        assert_eq!(check_prefixes("/initrdX", true, s), Allowed);
-        assert_eq!(check_prefixes("/initrdX", false, s), Restricted);
         assert_eq!(
-            check_prefixes("/usr/share/OVMF/OVMF_CODE.fd", true, s),
+            check_prefixes("/library/x.img", false, s, false),
+            Restricted
+        );
+        assert_eq!(check_prefixes("/lib64/x", false, s, false), Restricted);
+        assert_eq!(check_prefixes("/etc/shadow", true, s, false), Restricted);
+        assert_eq!(check_prefixes("/boot/vmlinuz", true, s, false), Allowed);
+        assert_eq!(check_prefixes("/boot/vmlinuz", false, s, false), Restricted);
+        assert_eq!(check_prefixes("/initrdX", true, s, false), Allowed);
+        assert_eq!(check_prefixes("/initrdX", false, s, false), Restricted);
+        assert_eq!(
+            check_prefixes("/usr/share/OVMF/OVMF_CODE.fd", true, s, false),
             Allowed
         );
-        assert_eq!(check_prefixes("/usr/share/doc/x", true, s), Restricted);
         assert_eq!(
-            check_prefixes("/sys/devices/pci0000:00/config", false, s),
+            check_prefixes("/usr/share/doc/x", true, s, false),
+            Restricted
+        );
+        assert_eq!(
+            check_prefixes("/sys/devices/pci0000:00/config", false, s, false),
             Allowed
         );
-        assert_eq!(check_prefixes("/sys/class/x", false, s), Restricted);
+        assert_eq!(check_prefixes("/sys/class/x", false, s, false), Restricted);
         assert_eq!(
-            check_prefixes("/var/lib/libvirt/images/a.img", false, s),
+            check_prefixes("/var/lib/libvirt/images/a.img", false, s, false),
             Allowed
         );
     }
@@ -482,30 +510,65 @@ mod tests {
     fn component_prefixes_do_not_block_lookalikes() {
         use PathVerdict::*;
         let c = PrefixMatch::Component;
-        assert_eq!(check_prefixes("/library/x.img", false, c), Allowed);
-        assert_eq!(check_prefixes("/lib/x", false, c), Restricted);
-        assert_eq!(check_prefixes("/lib", false, c), Restricted);
-        assert_eq!(check_prefixes("/lib64/x", false, c), Restricted);
-        assert_eq!(check_prefixes("/usr/libexec/x", false, c), Restricted);
-        assert_eq!(check_prefixes("/usr/library/x", false, c), Allowed);
-        assert_eq!(check_prefixes("/etcetera/x", false, c), Allowed);
-        assert_eq!(check_prefixes("/etc", true, c), Restricted);
-        assert_eq!(check_prefixes("/initrdX", true, c), Allowed);
-        assert_eq!(check_prefixes("/initrdX", false, c), Allowed);
-        assert_eq!(check_prefixes("/initrd.img", false, c), Restricted);
-        assert_eq!(check_prefixes("/initrd.img.old", true, c), Allowed);
-        assert_eq!(check_prefixes("/boot", false, c), Restricted);
-        assert_eq!(check_prefixes("/usr/share/qemu/bios.bin", true, c), Allowed);
+        assert_eq!(check_prefixes("/library/x.img", false, c, false), Allowed);
+        assert_eq!(check_prefixes("/lib/x", false, c, false), Restricted);
+        assert_eq!(check_prefixes("/lib", false, c, false), Restricted);
+        assert_eq!(check_prefixes("/lib64/x", false, c, false), Restricted);
         assert_eq!(
-            check_prefixes("/usr/share/qemu/bios.bin", false, c),
+            check_prefixes("/usr/libexec/x", false, c, false),
             Restricted
         );
+        assert_eq!(check_prefixes("/usr/library/x", false, c, false), Allowed);
+        assert_eq!(check_prefixes("/etcetera/x", false, c, false), Allowed);
+        assert_eq!(check_prefixes("/etc", true, c, false), Restricted);
+        assert_eq!(check_prefixes("/initrdX", true, c, false), Allowed);
+        assert_eq!(check_prefixes("/initrdX", false, c, false), Allowed);
+        assert_eq!(check_prefixes("/initrd.img", false, c, false), Restricted);
+        assert_eq!(check_prefixes("/initrd.img.old", true, c, false), Allowed);
+        assert_eq!(check_prefixes("/boot", false, c, false), Restricted);
         assert_eq!(
-            check_prefixes("/sys/devices/pci0000:00/0000:00:1f.2/config", false, c),
+            check_prefixes("/usr/share/qemu/bios.bin", true, c, true),
             Allowed
         );
         assert_eq!(
-            check_prefixes("/sys/devices/platform/x", false, c),
+            check_prefixes("/usr/share/qemu/bios.bin", false, c, false),
+            Restricted
+        );
+        assert_eq!(
+            check_prefixes(
+                "/sys/devices/pci0000:00/0000:00:1f.2/config",
+                false,
+                c,
+                false
+            ),
+            Allowed
+        );
+        assert_eq!(
+            check_prefixes("/sys/devices/platform/x", false, c, false),
+            Restricted
+        );
+    }
+
+    #[test]
+    fn newer_firmware_directories_only_with_the_switch() {
+        use PathVerdict::*;
+        for how in [PrefixMatch::String, PrefixMatch::Component] {
+            for dir in NEWER_FIRMWARE_PREFIXES {
+                let file = format!("{dir}CODE.fd");
+                // libvirt 9.0 refuses them (they are below /usr/share/).
+                assert_eq!(check_prefixes(&file, true, how, false), Restricted);
+                assert_eq!(check_prefixes(&file, true, how, true), Allowed);
+                assert_eq!(check_prefixes(&file, false, how, true), Restricted);
+            }
+            // The older directories stay allowed either way.
+            assert_eq!(
+                check_prefixes("/usr/share/OVMF/OVMF_CODE.fd", true, how, false),
+                Allowed
+            );
+        }
+        // libvirt 9.0 (Debian 12) refuses /usr/share/qemu/ read-only.
+        assert_eq!(
+            check_prefixes("/usr/share/qemu/bios.bin", true, PrefixMatch::String, false),
             Restricted
         );
     }

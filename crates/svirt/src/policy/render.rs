@@ -31,14 +31,19 @@ pub fn render_files(rules: &str) -> String {
     out
 }
 
-/// The include line a profile carries for its `.files`.
-pub fn include_line(name: &ProfileName) -> String {
-    format!("  #include <libvirt/{name}.files>")
+/// The include line a profile carries for its `.files`: libvirt 9.0's
+/// `#include <…>`, or with `if_exists` libvirt 11.3's
+/// `#include if exists <…>` ([`crate::Settings::include_if_exists`]), which
+/// lets the profile load while its `.files` is missing.
+pub fn include_line(name: &ProfileName, if_exists: bool) -> String {
+    let if_exists = if if_exists { "if exists " } else { "" };
+    format!("  #include {if_exists}<libvirt/{name}.files>")
 }
 
 /// Makes a VM's profile from `template`: the name token becomes the
 /// profile name, and (unless `with_include` is false, as for LXC) the
-/// include line goes just before the final column-0 closing brace.
+/// include line ([`include_line`], `if_exists` as there) goes just before
+/// the final column-0 closing brace.
 ///
 /// Only the final brace is used, so a template with child profiles or
 /// several top-level blocks stays intact (libvirt's helper touches every
@@ -47,6 +52,7 @@ pub fn render_profile(
     template: &str,
     name: &ProfileName,
     with_include: bool,
+    if_exists: bool,
 ) -> Result<String, TemplateError> {
     let at = template
         .find(TEMPLATE_NAME_TOKEN)
@@ -63,7 +69,7 @@ pub fn render_profile(
         out.push_str(name.as_str());
         out.push_str(&template[after_token..brace]);
         out.push('\n');
-        out.push_str(&include_line(name));
+        out.push_str(&include_line(name, if_exists));
         out.push_str("\n\n}");
         out.push_str(&template[brace + 2..]);
     } else {
@@ -94,7 +100,7 @@ mod tests {
 
     #[test]
     fn replaces_name_and_inserts_include() {
-        let p = render_profile(TEMPLATE, &name(), true).unwrap();
+        let p = render_profile(TEMPLATE, &name(), true, false).unwrap();
         assert_eq!(
             p,
             "#\n# test\n#\n\n#include <tunables/global>\n\nprofile libvirt-00000000-0000-0000-0000-0123456789ab flags=(attach_disconnected) {\n  #include <abstractions/x>\n  #include <libvirt/libvirt-00000000-0000-0000-0000-0123456789ab.files>\n\n}\n"
@@ -102,8 +108,22 @@ mod tests {
     }
 
     #[test]
+    fn include_if_exists() {
+        let p = render_profile(TEMPLATE, &name(), true, true).unwrap();
+        assert!(p.contains(
+            "\n  #include if exists <libvirt/libvirt-00000000-0000-0000-0000-0123456789ab.files>\n\n}\n"
+        ));
+        assert_eq!(
+            include_line(&name(), false),
+            "  #include <libvirt/libvirt-00000000-0000-0000-0000-0123456789ab.files>"
+        );
+        let lxc = render_profile(TEMPLATE, &name(), false, true).unwrap();
+        assert!(!lxc.contains("#include if exists"));
+    }
+
+    #[test]
     fn lxc_gets_no_include() {
-        let p = render_profile(TEMPLATE, &name(), false).unwrap();
+        let p = render_profile(TEMPLATE, &name(), false, false).unwrap();
         assert!(!p.contains("#include <libvirt/"));
         assert!(p.contains("profile libvirt-00000000-0000-0000-0000-0123456789ab flags"));
     }
@@ -111,7 +131,7 @@ mod tests {
     #[test]
     fn only_the_final_brace_gets_the_include() {
         let t = "\nprofile LIBVIRT_TEMPLATE {\n  profile child {\n  }\n  hat {\n}\n}\n";
-        let p = render_profile(t, &name(), true).unwrap();
+        let p = render_profile(t, &name(), true, false).unwrap();
         assert_eq!(p.matches("#include <libvirt/").count(), 1);
         assert!(p.ends_with(".files>\n\n}\n"));
         assert!(p.contains("  hat {\n}\n"));
@@ -120,11 +140,11 @@ mod tests {
     #[test]
     fn missing_markers_are_errors() {
         assert_eq!(
-            render_profile("profile x {\n}\n", &name(), true),
+            render_profile("profile x {\n}\n", &name(), true, false),
             Err(TemplateError::NoNameToken)
         );
         assert_eq!(
-            render_profile("\nprofile LIBVIRT_TEMPLATE {}", &name(), true),
+            render_profile("\nprofile LIBVIRT_TEMPLATE {}", &name(), true, false),
             Err(TemplateError::NoClosingBrace)
         );
     }

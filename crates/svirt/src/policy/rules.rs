@@ -462,5 +462,10 @@ fn verdict(grant: &Grant, canonical: &str, settings: &Settings) -> PathVerdict {
     } else {
         PrefixMatch::String
     };
-    path::check_prefixes(canonical, grant.access.is_read_only(), how)
+    path::check_prefixes(
+        canonical,
+        grant.access.is_read_only(),
+        how,
+        settings.firmware_dirs,
+    )
 }

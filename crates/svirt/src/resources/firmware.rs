@@ -1,5 +1,6 @@
 //! Boot files (§3.2): kernel, initrd, dtb and ACPI tables (`r`), the
-//! firmware loader (`rk`), all with the quiet write deny; then the NVRAM
+//! firmware loader (`rk`), with [`crate::Settings::os_shim`] the UEFI
+//! `<shim>` (`r`, as libvirt 11.3), all with the quiet write deny; then the NVRAM
 //! store, walked like a disk chain (`rwk` on top). The NVRAM template is
 //! never opened by QEMU (libvirtd copies it), so it gets nothing.
 
@@ -28,6 +29,11 @@ pub(super) fn add(cx: &mut Collector) {
     }
     if let Some(path) = os.loader.as_ref().and_then(|l| non_empty(&l.path)) {
         cx.push(Grant::path(path, Access::RK, Origin::Loader));
+    }
+    if cx.settings.os_shim {
+        if let Some(path) = non_empty(&os.shim) {
+            cx.push(Grant::path(path, Access::R, Origin::Shim));
+        }
     }
     if let Some(source) = os.nvram.as_ref().and_then(|n| n.source.as_ref()) {
         if !cx.opted_out(&source.seclabels) {
@@ -102,6 +108,33 @@ mod tests {
             got,
             ["/fw/OVMF_CODE.fd rk +quiet-deny", "/nv/vm_VARS.fd rwk"]
         );
+    }
+
+    #[test]
+    fn shim_read_only_in_safe_mode_only() {
+        let mut d = domain("vm");
+        d.virt_type = VirtType::Lxc;
+        d.os.loader = Some(Loader {
+            path: Some("/fw/CODE.fd".into()),
+            ..Loader::default()
+        });
+        d.os.shim = Some("/boot/efi/shimx64.efi".into());
+        let got = |d: &crate::domain::Domain, s: &Settings| {
+            show(&grants_for(d, s, &FakeHost::default()).unwrap().grants)
+        };
+        assert_eq!(
+            got(&d, &Settings::libvirt_compatible()),
+            ["/fw/CODE.fd rk +quiet-deny"]
+        );
+        assert_eq!(
+            got(&d, &Settings::safe()),
+            [
+                "/fw/CODE.fd rk +quiet-deny",
+                "/boot/efi/shimx64.efi r +quiet-deny"
+            ]
+        );
+        d.os.shim = Some(String::new());
+        assert_eq!(got(&d, &Settings::safe()), ["/fw/CODE.fd rk +quiet-deny"]);
     }
 
     #[test]

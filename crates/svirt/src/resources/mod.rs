@@ -22,8 +22,10 @@ mod fwcfg;
 mod graphics;
 mod hostdev;
 mod input;
+mod launch;
 mod memory;
 mod net;
+mod pstore;
 mod shmem;
 mod smartcard;
 mod tpm;
@@ -102,14 +104,18 @@ pub fn grants_until_failure(
     hostdev::add(&mut cx);
     filesystem::add(&mut cx);
     input::add(&mut cx);
-    net::add(&mut cx);
+    if let Err(e) = net::add(&mut cx) {
+        return (cx.out, Some(e));
+    }
     memory::add(&mut cx);
+    pstore::add(&mut cx);
     fwcfg::add(&mut cx);
     if let Err(e) = shmem::add(&mut cx) {
         return (cx.out, Some(e));
     }
     tpm::add(&mut cx);
     smartcard::add(&mut cx);
+    launch::add(&mut cx);
     trailing::add(&mut cx);
     (cx.out, None)
 }

@@ -3,12 +3,19 @@
 //! (`rw`). For KVM domains, any NIC that QEMU may back with vhost-net sets
 //! the vhost-net trailing rule: all of them except those with an explicit
 //! non-virtio model, or a virtio model with `<driver name='qemu'>`.
+//!
+//! With [`crate::Settings::macvtap`], a macvtap NIC (`type='direct'`)
+//! whose `<target dev>` exists on the host gets its tap device
+//! `/dev/tap<ifindex>` (`rw`) in the VM's own rules, so that the access
+//! libvirt adds at start survives every later regeneration of the profile
+//! (libvirt 12.3's fix). The target name must be one path component.
 
-use super::{non_empty, Collector};
+use super::{non_empty, Collector, ResourcesError};
 use crate::domain::{Interface, VirtType};
+use crate::policy::path::check_component;
 use crate::policy::{Access, Grant, Origin};
 
-pub(super) fn add(cx: &mut Collector) {
+pub(super) fn add(cx: &mut Collector) -> Result<(), ResourcesError> {
     let kvm = cx.domain.virt_type == VirtType::Kvm;
     for (index, nic) in cx.domain.devices.interfaces.iter().enumerate() {
         let origin = |role| Origin::Interface { index, role };
@@ -23,12 +30,31 @@ pub(super) fn add(cx: &mut Collector) {
                     cx.push(Grant::path(dev, Access::RW, origin("vhost-vdpa device")));
                 }
             }
+            "direct" if cx.settings.macvtap => {
+                if let Some(dev) = non_empty(&nic.target_dev) {
+                    // The name is joined into /sys/class/net/<dev>/ifindex.
+                    check_component(dev).map_err(|reason| ResourcesError::BadName {
+                        device: format!("interface {index} target"),
+                        name: dev.to_owned(),
+                        reason,
+                    })?;
+                    // Absent before start: libvirt creates the device.
+                    if let Some(ifindex) = cx.host.macvtap_ifindex(dev) {
+                        cx.push(Grant::path(
+                            format!("/dev/tap{ifindex}"),
+                            Access::RW,
+                            origin("macvtap device"),
+                        ));
+                    }
+                }
+            }
             _ => {}
         }
         if kvm && may_use_vhost_net(nic) {
             cx.needs.vhost_net = true;
         }
     }
+    Ok(())
 }
 
 fn may_use_vhost_net(nic: &Interface) -> bool {
@@ -49,6 +75,7 @@ mod tests {
     use super::*;
     use crate::resources::grants_for;
     use crate::resources::testing::*;
+    use crate::resources::ResourcesError;
     use crate::Settings;
 
     fn nic(kind: &str, model: Option<&str>, driver: Option<&str>) -> Interface {
@@ -59,6 +86,7 @@ mod tests {
             backend: None,
             source_path: None,
             source_type: None,
+            target_dev: None,
         }
     }
 
@@ -104,6 +132,50 @@ mod tests {
                 nic("bridge", None, None)
             ]
         ));
+    }
+
+    fn macvtap(dev: Option<&str>) -> Interface {
+        let mut nic = nic("direct", Some("virtio"), None);
+        nic.target_dev = dev.map(Into::into);
+        nic
+    }
+
+    #[test]
+    fn macvtap_tap_device_in_safe_mode_only() {
+        let mut d = domain("vm");
+        d.virt_type = VirtType::Qemu;
+        d.devices.interfaces = vec![
+            macvtap(Some("macvtap0")),
+            macvtap(Some("macvtap9")),
+            macvtap(None),
+        ];
+        let mut host = FakeHost::default();
+        host.macvtaps.insert("macvtap0".into(), 17);
+        let got = |s: &Settings| show(&grants_for(&d, s, &host).unwrap().grants[5..]);
+        assert!(got(&Settings::libvirt_compatible()).is_empty());
+        assert!(host.ifindex_asked.borrow().is_empty(), "compat never looks");
+        // macvtap9 does not exist (yet): nothing, and no error.
+        assert_eq!(got(&Settings::safe()), ["/dev/tap17 rw"]);
+        assert_eq!(*host.ifindex_asked.borrow(), ["macvtap0", "macvtap9"]);
+    }
+
+    #[test]
+    fn macvtap_target_must_be_one_component() {
+        for bad in ["../../../dev/sda", "a/b", "..", "."] {
+            let mut d = domain("vm");
+            d.virt_type = VirtType::Qemu;
+            d.devices.interfaces = vec![macvtap(Some(bad))];
+            let host = FakeHost::default();
+            let e = grants_for(&d, &Settings::safe(), &host).unwrap_err();
+            assert!(
+                matches!(&e, ResourcesError::BadName { name, .. } if name == bad),
+                "{bad}: {e}"
+            );
+            assert!(e.to_string().contains("interface 0 target"), "{e}");
+            assert!(host.ifindex_asked.borrow().is_empty());
+            // libvirt 9.0 mode does not look at the name at all.
+            assert!(grants_for(&d, &Settings::libvirt_compatible(), &host).is_ok());
+        }
     }
 
     #[test]

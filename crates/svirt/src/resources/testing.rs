@@ -29,6 +29,10 @@ pub struct FakeHost {
     pub devices: Vec<String>,
     /// Paths `probe_chain` was asked about.
     pub probed: RefCell<Vec<String>>,
+    /// Host macvtap device name → interface index.
+    pub macvtaps: BTreeMap<String, u32>,
+    /// Devices `macvtap_ifindex` was asked about.
+    pub ifindex_asked: RefCell<Vec<String>>,
 }
 
 impl Host for FakeHost {
@@ -79,6 +83,11 @@ impl Host for FakeHost {
 
     fn exists(&self, path: &Path) -> bool {
         self.existing.iter().any(|e| Path::new(e) == path)
+    }
+
+    fn macvtap_ifindex(&self, dev: &str) -> Option<u32> {
+        self.ifindex_asked.borrow_mut().push(dev.to_owned());
+        self.macvtaps.get(dev).copied()
     }
 
     fn is_device(&self, path: &Path) -> bool {

@@ -67,6 +67,7 @@ mod tests {
             backend: None,
             source_path: None,
             source_type: None,
+            target_dev: None,
         }];
         d.devices.hostdevs = vec![crate::domain::HostDev {
             mode: "subsystem".into(),

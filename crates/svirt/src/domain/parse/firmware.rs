@@ -21,6 +21,7 @@ pub(super) fn parse_os(node: Node<'_, '_>, os: &mut Os) -> Result<()> {
     os.kernel = child_text(node, "kernel");
     os.initrd = child_text(node, "initrd");
     os.dtb = child_text(node, "dtb");
+    os.shim = child_text(node, "shim");
     if let Some(acpi) = child(node, "acpi") {
         for table in children(acpi, "table") {
             if let Some(path) = text(table) {
@@ -104,6 +105,21 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn shim() {
+        let d = parse(&with("").replace(
+            "</os>",
+            "<loader readonly='yes' type='pflash'>/usr/share/OVMF/OVMF_CODE_4M.secboot.fd</loader>\
+             <shim>/usr/lib/shim/shimx64.efi.signed</shim></os>",
+        ))
+        .unwrap();
+        assert_eq!(
+            d.os.shim.as_deref(),
+            Some("/usr/lib/shim/shimx64.efi.signed")
+        );
+        assert_eq!(parse(&with("")).unwrap().os.shim, None);
     }
 
     #[test]

@@ -36,6 +36,7 @@ mod hostdev;
 mod input;
 mod memory;
 mod net;
+mod pstore;
 mod shmem;
 mod smartcard;
 #[cfg(test)]
@@ -693,6 +694,7 @@ fn parse_devices(node: Node<'_, '_>) -> Result<Devices> {
             "shmem" => devices.shmems.push(shmem::parse_shmem(dev)?),
             "tpm" => devices.tpms.push(tpm::parse_tpm(dev)?),
             "smartcard" => devices.smartcards.push(smartcard::parse_smartcard(dev)?),
+            "pstore" => devices.pstores.push(pstore::parse_pstore(dev)),
             "vsock" => {
                 if devices.vsock.is_some() {
                     return Err(DomainError::Duplicate {

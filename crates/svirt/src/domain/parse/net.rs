@@ -53,6 +53,7 @@ pub(super) fn parse_interface(node: Node<'_, '_>) -> Result<Interface> {
         backend: child(node, "backend").and_then(|b| attr(b, "type")),
         source_path,
         source_type,
+        target_dev: child(node, "target").and_then(|t| attr(t, "dev")),
         kind,
     })
 }
@@ -70,7 +71,9 @@ mod tests {
                <model type='virtio'/></interface>\
              <interface type='vdpa'><source dev='/dev/vhost-vdpa-0'/></interface>\
              <interface type='user'><backend type='passt'/></interface>\
-             <interface type='direct'><source dev='eth0' mode='vepa'/></interface>",
+             <interface type='direct'><source dev='eth0' mode='vepa'/></interface>\
+             <interface type='direct'><source dev='eth0' mode='bridge'/>\
+               <target dev='macvtap3'/></interface>",
         );
         let i = &d.interfaces;
         assert_eq!(i[0].kind, "network");
@@ -83,6 +86,8 @@ mod tests {
         assert_eq!(i[2].source_type, None);
         assert_eq!(i[3].backend.as_deref(), Some("passt"));
         assert_eq!(i[4].source_path, None);
+        assert_eq!(i[4].target_dev, None);
+        assert_eq!(i[5].target_dev.as_deref(), Some("macvtap3"));
         let e = device_err("<interface><model type='virtio'/></interface>");
         assert!(e.to_string().contains("<interface> has no type"), "{e}");
     }
