@@ -127,7 +127,7 @@ impl Helper {
         cmd.stdin(if feed { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|source| HelperError::Spawn {
+        let mut child = spawn_retrying_busy(&mut cmd).map_err(|source| HelperError::Spawn {
             helper: self.path.clone(),
             source,
         })?;
@@ -160,6 +160,23 @@ impl Helper {
             exit: HelperExit::from_status(output.status),
             stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
         })
+    }
+}
+
+/// Spawns `cmd`, retrying briefly on `ETXTBSY`: a helper binary that was
+/// just replaced (a package upgrade) can still be open for writing in a
+/// child another thread forked but has not exec'd yet.
+fn spawn_retrying_busy(cmd: &mut Command) -> std::io::Result<std::process::Child> {
+    const ETXTBSY: i32 = 26;
+    let mut tries = 0;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            other => return other,
+        }
     }
 }
 
