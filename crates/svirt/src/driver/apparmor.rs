@@ -495,6 +495,12 @@ impl SecurityDriver for AppArmorDriver {
             &crate::pipeline::vm_context(vm.domain),
         )
         .map_err(|f| DriverError::Refused(Box::new(f)))?;
+        // A layer the definition itself grants read-only (the disk is in
+        // `vm.xml`) comes from the regeneration: asking for it with `-F`
+        // would make it `rwk`, as the helper cannot tell a hotplug's `-F`
+        // from a block job's. Without the disk in the definition, every
+        // file is asked for, as libvirt does.
+        let read_only_in_definition = read_only_paths(vm.domain, &settings, &*self.host);
         let mut paths = Vec::new();
         for rule in rules.rules.iter().filter(|r| r.grant.mode == Mode::Allow) {
             let Some(path) = &rule.canonical else {
@@ -505,9 +511,15 @@ impl SecurityDriver for AppArmorDriver {
                 _ => "disk image",
             };
             self.require_existing(what, path)?;
+            if rule.grant.access.is_read_only() && read_only_in_definition.contains(path) {
+                continue;
+            }
             if !paths.contains(path) {
                 paths.push(path.clone());
             }
+        }
+        if paths.is_empty() {
+            return self.reload(vm, None);
         }
         self.append_all(vm, &paths)
     }
@@ -673,4 +685,26 @@ impl SecurityDriver for AppArmorDriver {
     fn process_label(&self, _vm: &Vm<'_>, pid: u32) -> Result<ProcessLabel, DriverError> {
         Ok(self.config.proc.label_of(pid)?)
     }
+}
+
+/// The canonical paths the domain's own rules grant read-only (and nowhere
+/// writable). Empty when the domain's policy cannot be computed: then every
+/// file is asked for with `-F`.
+fn read_only_paths(domain: &Domain, settings: &crate::Settings, host: &dyn Host) -> Vec<String> {
+    let Ok(policy) = crate::pipeline::policy_for(domain, settings, host, &[]) else {
+        return Vec::new();
+    };
+    let rules = &policy.rules.rules;
+    let path_rules = || {
+        rules.iter().filter(|r| {
+            r.grant.mode == Mode::Allow && matches!(r.grant.target, crate::policy::Target::Path(_))
+        })
+    };
+    path_rules()
+        .filter(|r| r.grant.access.is_read_only())
+        .filter_map(|r| r.canonical.clone())
+        .filter(|c| {
+            !path_rules().any(|w| !w.grant.access.is_read_only() && w.canonical.as_ref() == Some(c))
+        })
+        .collect()
 }
