@@ -34,7 +34,11 @@
 #   3. virsh attach-disk --live (virtio, then scsi) makes the new disk readable
 #      under the profile; detach-disk --live makes it unreadable again;
 #   4. virsh destroy unloads the profile; a second start (the helper's -r path)
-#      works; destroy again;
+#      works; on it, block jobs and a push backup (block_jobs: disk-only
+#      snapshot, inner and active blockcommit, blockpull, blockcopy
+#      --transient-job, backup-begin to completion) with QEMU still confined;
+#      with libvirt's helper the two commits fail as expected (CONTROL_FAILS);
+#      destroy again;
 #   5. no unexpected DENIED line for libvirtd, virt-aa-helper or the domain.
 # Every helper call is timed from libvirtd's debug log (util.command: "About to
 # run" .. "Result", same thread) and summarised side by side with the wall time of
@@ -471,6 +475,7 @@ run_helper_mode() {
 		probe "$prof" "$base"
 		[ $? = 0 ] && pass "after the second start, the backing file is readable under $prof" ||
 			fail "after the second start, the backing file is not readable under $prof"
+		block_jobs "$name" "$prof" "$disk" "$base"
 	else
 		fail "second virsh start failed: $OUT"
 	fi
@@ -492,6 +497,98 @@ run_helper_mode() {
 	# 5) DENIED lines
 	check_denials "$mark" "$prof" "$other" "$hot" "$hots"
 	cp "$DEBUGLOG" "$T/libvirtd-debug-$MODE.log" 2>/dev/null
+}
+
+# Block jobs and a push backup on the running domain (issue 12), chain
+# vda = disk -> base. With svirt's helper (safe mode: no `deny … w` after
+# read-only grants, no hotplug_layer_access) each must succeed with QEMU
+# still confined. With libvirt's own helper (the control) the steps in
+# CONTROL_FAILS fail (Debian 12, measured: both commits, refused by 9.0's
+# explicit `deny <base> w` without a DENIED line); each such failure is a
+# PASS line "the control failed as expected", a control success of one of
+# them is a FAIL (the expectation is stale), and so is any other control
+# failure. blockcopy --transient-job succeeds with libvirt's helper too.
+CONTROL_FAILS=" commit-inner commit-active "
+# one step: $1 tag, $2 what, then the command (uses name, prof, pid0 of block_jobs)
+bj_step() {
+	local tag=$1 what=$2 label pid
+	shift 2
+	timed "$tag" "$@"
+	record
+	pid=$(qemu_pid "$name")
+	label=$(cat "/proc/$pid/attr/current" 2>/dev/null)
+	if [ "$RC" = 0 ]; then
+		if [ "$pid" != "$pid0" ] || [ "$label" != "$prof (enforce)" ]; then
+			fail "$what: succeeded but QEMU (pid $pid, was $pid0) runs as '$label', want '$prof (enforce)'"
+		elif [ "$MODE" = libvirt ] && [[ $CONTROL_FAILS == *" $tag "* ]]; then
+			fail "$what succeeded with libvirt's helper too ($MS ms): CONTROL_FAILS is stale"
+		else
+			pass "$what ($MS ms), QEMU still '$label'"
+		fi
+		return 0
+	fi
+	virsh blockjob "$name" vda --abort >/dev/null 2>&1
+	OUT=$(echo "$OUT" | tr '\n' ' ' | sed 's/  */ /g')
+	if [ "$MODE" = libvirt ] && [[ $CONTROL_FAILS == *" $tag "* ]]; then
+		pass "control: $what failed as expected with libvirt's helper ($MS ms): $OUT"
+	else
+		fail "$what: $OUT"
+	fi
+	return 1
+}
+block_jobs() { # $1 name $2 profile $3 disk $4 base
+	local name=$1 prof=$2 disk=$3 base=$4 snap1 snap2 copy bk bxml pid0 mark i st t0
+	snap1=$IMAGES/$name-snap1.qcow2
+	snap2=$IMAGES/$name-snap2.qcow2
+	copy=$IMAGES/$name-copy.qcow2
+	bk=$IMAGES/$name-backup.qcow2
+	bxml=$T/$name-backup.xml
+	rm -f "$snap1" "$snap2" "$copy" "$bk"
+	pid0=$(qemu_pid "$name")
+	mark=$(dmesg | wc -l)
+
+	bj_step snapshot "external disk-only snapshot (snapshot-create-as --disk-only --atomic --no-metadata)" \
+		virsh snapshot-create-as "$name" --disk-only --atomic --no-metadata --diskspec "vda,file=$snap1"
+	# chain: snap1 -> disk -> base; commit the inner layer (disk) into base
+	bj_step commit-inner "blockcommit --top <inner layer> --base <base>" \
+		virsh blockcommit "$name" vda --top "$disk" --base "$base" --wait
+	# commit the active layer into base and pivot
+	bj_step commit-active "blockcommit --active --pivot" \
+		virsh blockcommit "$name" vda --active --pivot --wait
+	if [ "$MODE" = libvirt ] && [ "$RC" != 0 ]; then
+		sleep 0.5
+		if echo "$OUT" | grep -q 'Permission denied' &&
+			! dmesg | tail -n +"$((mark + 1))" | grep 'apparmor="DENIED"' | grep -q "profile=\"$prof\""; then
+			pass "control: the active commit's refusal is 'Permission denied' with no DENIED line (an explicit deny is not audited)"
+		else
+			fail "control: the active commit failed otherwise: $OUT / $(dmesg | tail -n +"$((mark + 1))" | grep 'apparmor="DENIED"' | head -2)"
+		fi
+	fi
+	bj_step snapshot2 "second external disk-only snapshot" \
+		virsh snapshot-create-as "$name" --disk-only --atomic --no-metadata --diskspec "vda,file=$snap2"
+	bj_step blockpull "blockpull" virsh blockpull "$name" vda --wait
+	bj_step blockcopy "blockcopy --transient-job --pivot" \
+		virsh blockcopy "$name" vda "$copy" --transient-job --format qcow2 --wait --pivot
+	printf '%s\n' "<domainbackup mode='push'>" "  <disks>" "    <disk name='vda' type='file'>" \
+		"      <driver type='qcow2'/>" "      <target file='$bk'/>" "    </disk>" "  </disks>" \
+		"</domainbackup>" >"$bxml"
+	if bj_step backup-begin "backup-begin (push mode) started" virsh backup-begin "$name" "$bxml"; then
+		t0=$T0
+		for ((i = 0; i < 120; i++)); do
+			virsh domjobinfo "$name" 2>/dev/null | grep -q '^Job type: *None' && break
+			sleep 0.5
+		done
+		st=$(virsh domjobinfo "$name" --completed 2>&1 | tr -s ' ' | grep -E '^(Job type|Operation):' | tr '\n' ' ')
+		MS=$(($(now_ms) - t0))
+		if echo "$st" | grep -q 'Job type: Completed' && [ -s "$bk" ] &&
+			[ "$(cat "/proc/$(qemu_pid "$name")/attr/current" 2>/dev/null)" = "$prof (enforce)" ]; then
+			pass "backup job completed ($MS ms): $st; backup $(qemu-img info -U "$bk" 2>/dev/null | grep -m1 '^file format' | tr -s ' ')"
+		else
+			fail "backup job did not complete ($MS ms): $st (backup file: $(ls -l "$bk" 2>&1))"
+		fi
+	fi
+	info "block jobs: chain now $(virsh domblklist "$name" | awk '$1 == "vda" {print $2}')"
+	check_denials "$mark" "$prof" /nonexistent
 }
 
 hotplug_cycle() { # $1 name $2 profile $3 image $4 target $5 bus

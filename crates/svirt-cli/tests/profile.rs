@@ -49,7 +49,8 @@ fn json_lists_grants_with_reasons() {
         .find(|g| g["requested"] == "/var/lib/libvirt/images/debian-12-base.qcow2")
         .expect("backing layer granted");
     assert_eq!(backing["access"], "rk");
-    assert_eq!(backing["quiet_write_deny"], true);
+    // Safe mode writes no `deny … w` (issue 12); the JSON says what the text holds.
+    assert_eq!(backing["quiet_write_deny"], false);
     assert_eq!(backing["reason"], "disk vda backing layer 1");
     let top = grants
         .iter()

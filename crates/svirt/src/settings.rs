@@ -60,11 +60,22 @@ pub struct Settings {
     /// nothing and relies on its shared abstraction's console rules, which
     /// svirt's abstraction does not have.
     pub pty_allocation: bool,
-    /// A file added at run time (`virt-aa-helper -f/-F`, hotplug) that the
-    /// domain definition itself grants keeps the definition's access: a
-    /// hot-plugged disk's backing layer stays `rk` with the quiet write
-    /// deny, as at start. libvirt grants every added file `rwk`, so backing
-    /// layers of a hot-plugged disk become writable.
+    /// Follow every read-only grant (backing layers, read-only disks,
+    /// kernels, firmware…) with an explicit `deny … w` rule, as libvirt 9.0
+    /// to 12.0 do. An explicit deny overrides any allow and is not audited,
+    /// so a write grant added later with `-F` (blockcommit, active commit,
+    /// snapshot delete, backup merges) cannot take effect and QEMU gets a
+    /// silent EACCES. Off in safe mode, as libvirt 12.1: writes to a
+    /// read-only file are still refused (nothing allows them), and audited.
+    pub quiet_write_deny: bool,
+    /// A file added at run time (`virt-aa-helper -f/-F`) that the domain
+    /// definition itself grants read-only keeps the definition's access
+    /// (`rk`) instead of `rwk`. libvirt grants every added file `rwk`.
+    /// Under libvirt, which passes the definition without the new disk on
+    /// hotplug, this only ever changes block jobs, which need a backing
+    /// layer writable: so it is off in safe mode too, and an opt-in for
+    /// hosts that want block jobs refused. svirt's driver keeps a
+    /// hot-plugged disk's backing layers read-only without it.
     pub hotplug_layer_access: bool,
     /// Grant the backing file of `<memory model='virtio-pmem'>`. libvirt
     /// 9.0's helper grants only NVDIMM backing files, and QEMU is denied.
@@ -144,6 +155,7 @@ impl Settings {
             chardev_logs: false,
             device_relabel_no: false,
             pty_allocation: false,
+            quiet_write_deny: true,
             hotplug_layer_access: false,
             virtio_pmem: false,
             check_trees: false,
@@ -162,7 +174,7 @@ impl Settings {
         }
     }
 
-    /// Safe defaults: every fix on.
+    /// Safe defaults: every fix on (`hotplug_layer_access` is an opt-in).
     pub fn safe() -> Self {
         Settings {
             escape_paths: true,
@@ -176,7 +188,8 @@ impl Settings {
             chardev_logs: true,
             device_relabel_no: true,
             pty_allocation: true,
-            hotplug_layer_access: true,
+            quiet_write_deny: false,
+            hotplug_layer_access: false,
             virtio_pmem: true,
             check_trees: true,
             untrusted_header_paths: true,

@@ -263,9 +263,8 @@ fn an_ordinary_backing_chain_still_works() {
     let (base, top) = (real(&base), real(&top));
     let g = generate(&domain(&top, "qcow2", ""), &Settings::safe());
     assert_eq!(rules_naming(&g, &top), [format!("  \"{top}\" rwk,")]);
-    assert_eq!(
-        rules_naming(&g, &base),
-        [format!("  \"{base}\" rk,"), format!("  deny \"{base}\" w,")]
-    );
+    // Read-only, without libvirt 9.0's `deny … w` (issue 12), so that a
+    // block job's later write grant works.
+    assert_eq!(rules_naming(&g, &base), [format!("  \"{base}\" rk,")]);
     assert!(g.policy.warnings.is_empty(), "{:?}", g.policy.warnings);
 }

@@ -86,6 +86,7 @@ fn switch<'a>(settings: &'a mut Settings, key: &str) -> Option<&'a mut bool> {
         "device_relabel_no" => &mut settings.device_relabel_no,
         "pty_allocation" => &mut settings.pty_allocation,
         "virtio_pmem" => &mut settings.virtio_pmem,
+        "quiet_write_deny" => &mut settings.quiet_write_deny,
         "hotplug_layer_access" => &mut settings.hotplug_layer_access,
         "check_trees" => &mut settings.check_trees,
         "untrusted_header_paths" => &mut settings.untrusted_header_paths,
@@ -237,6 +238,7 @@ mod tests {
             "device_relabel_no",
             "pty_allocation",
             "virtio_pmem",
+            "quiet_write_deny",
             "hotplug_layer_access",
             "check_trees",
             "untrusted_header_paths",
@@ -251,7 +253,10 @@ mod tests {
             "macvtap",
             "include_if_exists",
         ] {
-            let c = parse(&format!("mode = safe\n{key} = false\n"), "c").unwrap();
+            // The opposite of the safe default, whichever it is.
+            let mut s = Settings::safe();
+            let flipped = !*switch(&mut s, key).unwrap();
+            let c = parse(&format!("mode = safe\n{key} = {flipped}\n"), "c").unwrap();
             assert_ne!(c.settings, Settings::safe(), "{key}");
         }
     }

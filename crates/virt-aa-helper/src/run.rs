@@ -181,9 +181,11 @@ fn read_xml(stdin: &mut dyn Read) -> Result<String, Failure> {
 /// The rule text for a file added with `-f`/`-F` (`rwk`), after the same
 /// checks as every path.
 ///
-/// With [`Settings::hotplug_layer_access`], a file the definition itself
-/// grants (a disk's backing layer, a read-only disk) keeps the access the
-/// definition gives it, instead of `rwk`.
+/// With [`Settings::hotplug_layer_access`] (an opt-in), a file the
+/// definition itself grants (a disk's backing layer, a read-only disk)
+/// keeps the access the definition gives it, instead of `rwk`. That refuses
+/// a block job's write request for a backing layer: libvirt cannot tell the
+/// helper a block job's `-F` from a hotplug's.
 fn extra_rules(
     file: &str,
     settings: &Settings,
@@ -550,10 +552,12 @@ mod tests {
         assert!(matches!(r, Err(Failure::ProfileExists)));
     }
 
-    /// A hot-plugged disk's backing layer, appended with -F, keeps the
-    /// read-only access the definition gives it in safe mode.
+    /// libvirt's `-F <backing layer>` (a block job: blockcommit, active
+    /// commit) makes the layer writable in safe mode, with no `deny … w`
+    /// left to override it; compat mode keeps libvirt 9.0's deny, which
+    /// does override it; `hotplug_layer_access` (opt-in) keeps it `rk`.
     #[test]
-    fn appended_backing_layer_keeps_definition_access_in_safe_mode() {
+    fn appended_backing_layer_block_job() {
         let xml = "<domain type='kvm'><name>vm</name>\
             <uuid>00000000-0000-0000-0000-0123456789ab</uuid>\
             <memory>1024</memory><os><type>hvm</type></os><devices>\
@@ -567,6 +571,10 @@ mod tests {
             .unwrap();
         let compat = rig.read(".files").unwrap();
         assert!(
+            compat.contains("  \"/images/base.img\" rk,\n  # don't audit writes to readonly files\n  deny \"/images/base.img\" w,\n"),
+            "{compat}"
+        );
+        assert!(
             compat.ends_with("  \"/images/base.img\" rwk,\n"),
             "{compat}"
         );
@@ -579,15 +587,30 @@ mod tests {
         rig.run(&["-r", "-u", NAME, "-F", "/images/base.img"], xml)
             .0
             .unwrap();
+        let safe = rig.read(".files").unwrap();
+        assert!(!safe.contains("deny"), "{safe}");
+        let tail = "  \"/images/top.qcow2\" rwk,\n  \"/images/base.img\" rk,\n  \"/images/base.img\" rwk,\n";
+        assert!(safe.ends_with(tail), "{safe}");
+
+        let mut settings = Settings::safe();
+        settings.hotplug_layer_access = true;
+        rig.config = Config {
+            mode: OutputMode::Safe,
+            settings,
+        };
+        rig.run(&["-r", "-u", NAME], xml).0.unwrap();
+        rig.run(&["-r", "-u", NAME, "-F", "/images/base.img"], xml)
+            .0
+            .unwrap();
         rig.run(&["-r", "-u", NAME, "-F", "/images/top.qcow2"], xml)
             .0
             .unwrap();
         rig.run(&["-r", "-u", NAME, "-F", "/images/new.img"], xml)
             .0
             .unwrap();
-        let safe = rig.read(".files").unwrap();
-        let tail = "  \"/images/base.img\" rk,\n  # don't audit writes to readonly files\n  deny \"/images/base.img\" w,\n  \"/images/top.qcow2\" rwk,\n  \"/images/new.img\" rwk,\n";
-        assert!(safe.ends_with(tail), "{safe}");
+        let opt_in = rig.read(".files").unwrap();
+        let tail = "  \"/images/base.img\" rk,\n  \"/images/top.qcow2\" rwk,\n  \"/images/new.img\" rwk,\n";
+        assert!(opt_in.ends_with(tail), "{opt_in}");
     }
 
     #[test]

@@ -137,6 +137,70 @@ const SAFE_DIFFERENCES: &[(&str, &str)] = &[
         "tpm-passthrough",
         "tpm_passthrough: the TPM device is granted",
     ),
+    (
+        "disk-backing-declared",
+        "quiet_write_deny: no `deny … w` after a read-only grant (libvirt 12.1)",
+    ),
+    (
+        "disk-cdrom",
+        "quiet_write_deny: no `deny … w` after a read-only grant (libvirt 12.1)",
+    ),
+    (
+        "disk-qcow2-probed",
+        "quiet_write_deny: no `deny … w` after a read-only grant (libvirt 12.1)",
+    ),
+    (
+        "disk-qcow2-probed-readonly",
+        "quiet_write_deny: no `deny … w` after a read-only grant (libvirt 12.1)",
+    ),
+    (
+        "disk-readonly",
+        "quiet_write_deny: no `deny … w` after a read-only grant (libvirt 12.1)",
+    ),
+    (
+        "disk-two",
+        "quiet_write_deny: no `deny … w` after a read-only grant (libvirt 12.1)",
+    ),
+    (
+        "everything",
+        "quiet_write_deny: no `deny … w` after a read-only grant (libvirt 12.1)",
+    ),
+    (
+        "firmware-boot-dir",
+        "quiet_write_deny: no `deny … w` after a read-only grant (libvirt 12.1)",
+    ),
+    (
+        "firmware-direct-boot",
+        "quiet_write_deny: no `deny … w` after a read-only grant (libvirt 12.1)",
+    ),
+    (
+        "firmware-loader-rom",
+        "quiet_write_deny: no `deny … w` after a read-only grant (libvirt 12.1)",
+    ),
+    (
+        "firmware-nvram-network",
+        "quiet_write_deny: no `deny … w` after a read-only grant (libvirt 12.1)",
+    ),
+    (
+        "firmware-nvram-source",
+        "quiet_write_deny: no `deny … w` after a read-only grant (libvirt 12.1)",
+    ),
+    (
+        "firmware-uefi",
+        "quiet_write_deny: no `deny … w` after a read-only grant (libvirt 12.1)",
+    ),
+    (
+        "firmware-uefi-system",
+        "quiet_write_deny: no `deny … w` after a read-only grant (libvirt 12.1)",
+    ),
+    (
+        "fwcfg",
+        "quiet_write_deny: no `deny … w` after a read-only grant (libvirt 12.1)",
+    ),
+    (
+        "graphics-sdl",
+        "quiet_write_deny: no `deny … w` after a read-only grant (libvirt 12.1)",
+    ),
 ];
 
 fn repo() -> PathBuf {

@@ -495,6 +495,15 @@ impl SecurityDriver for AppArmorDriver {
             &crate::pipeline::vm_context(vm.domain),
         )
         .map_err(|f| DriverError::Refused(Box::new(f)))?;
+        // `-F` appends one `rwk` rule to the existing rules; the helper
+        // cannot tell a hotplug's `-F` from a block job's. So the files the
+        // definition itself grants (the disk is in `vm.xml`) come from a
+        // plain regeneration, with the access it gives them: backing layers
+        // stay `rk`. Only files it does not grant as needed are asked for
+        // with `-F`; without the disk in the definition that is every file,
+        // `rwk`, as libvirt does.
+        let granted = definition_access(vm.domain, &settings, &*self.host);
+        let mut covered = false;
         let mut paths = Vec::new();
         for rule in rules.rules.iter().filter(|r| r.grant.mode == Mode::Allow) {
             let Some(path) = &rule.canonical else {
@@ -505,9 +514,17 @@ impl SecurityDriver for AppArmorDriver {
                 _ => "disk image",
             };
             self.require_existing(what, path)?;
-            if !paths.contains(path) {
+            let in_definition = granted
+                .iter()
+                .any(|(p, access)| p == path && access.contains(rule.grant.access));
+            if in_definition {
+                covered = true;
+            } else if !paths.contains(path) {
                 paths.push(path.clone());
             }
+        }
+        if covered {
+            self.reload(vm, None)?;
         }
         self.append_all(vm, &paths)
     }
@@ -673,4 +690,26 @@ impl SecurityDriver for AppArmorDriver {
     fn process_label(&self, _vm: &Vm<'_>, pid: u32) -> Result<ProcessLabel, DriverError> {
         Ok(self.config.proc.label_of(pid)?)
     }
+}
+
+/// The canonical paths the domain's own rules grant, with their access.
+/// Empty when the domain's policy cannot be computed: then every file is
+/// asked for with `-F`.
+fn definition_access(
+    domain: &Domain,
+    settings: &crate::Settings,
+    host: &dyn Host,
+) -> Vec<(String, crate::policy::Access)> {
+    let Ok(policy) = crate::pipeline::policy_for(domain, settings, host, &[]) else {
+        return Vec::new();
+    };
+    policy
+        .rules
+        .rules
+        .into_iter()
+        .filter(|r| {
+            r.grant.mode == Mode::Allow && matches!(r.grant.target, crate::policy::Target::Path(_))
+        })
+        .filter_map(|r| r.canonical.map(|c| (c, r.grant.access)))
+        .collect()
 }

@@ -297,6 +297,60 @@ fn hotplug_appends_every_layer_of_the_chain() {
     assert_eq!(rig.runs().len(), 4);
 }
 
+/// With the new disk in the definition, a plain regeneration grants it and
+/// its backing layers (`rk`); no `-F`, which the helper would grant `rwk`
+/// (it cannot tell a hotplug's `-F` from a block job's).
+#[test]
+fn hotplug_with_the_disk_in_the_definition_regenerates() {
+    let rig = Rig::new();
+    rig.loaded();
+    let layer = |p: &str| ProbedLayer {
+        path: p.into(),
+        format: Some("qcow2".into()),
+        data_file: None,
+        extents: Vec::new(),
+    };
+    let host = FakeHost::new()
+        .with_file("/img/top.qcow2")
+        .with_file("/img/mid.qcow2")
+        .with_file("/img/base.raw")
+        .with_backing(
+            "/img/top.qcow2",
+            vec![layer("/img/mid.qcow2"), layer("/img/base.raw")],
+        );
+    let driver = rig.driver(host);
+    let mut d = domain("vm");
+    d.devices.disks.push(crate::domain::Disk {
+        device: crate::domain::DiskDevice::Disk,
+        source: Some(file("/img/top.qcow2")),
+        target_dev: Some("vdb".into()),
+        target_bus: Some("virtio".into()),
+        shareable: false,
+    });
+    let label = generated();
+    let vm = Vm {
+        domain: &d,
+        xml: XML,
+        label: &label,
+    };
+    driver
+        .set_image_label(&vm, &file("/img/top.qcow2"))
+        .unwrap();
+    assert_eq!(rig.runs(), [format!("-r -u {PROFILE}")]);
+
+    // A read-only disk in the definition: the same.
+    let mut ro = file("/img/top.qcow2");
+    ro.readonly = true;
+    d.devices.disks[0].source = Some(ro.clone());
+    let vm = Vm {
+        domain: &d,
+        xml: XML,
+        label: &label,
+    };
+    driver.set_image_label(&vm, &ro).unwrap();
+    assert_eq!(rig.runs()[1], format!("-r -u {PROFILE}"));
+}
+
 #[test]
 fn hotplug_asks_only_for_what_the_start_would_grant() {
     // A writable qcow2 whose header names another VM's disk as its data

@@ -219,15 +219,23 @@ fn rule_for(
             (checked.literal, Some(checked.canonical), shape)
         }
     };
-    let text = write_rule(grant, &pattern, shape);
+    // Without `quiet_write_deny` (safe mode, as libvirt 12.1) a read-only
+    // grant is written without its `deny … w`, so that a write grant added
+    // later (`-F` for a block job) is not overridden. The rule's grant says
+    // what its text holds.
+    let mut grant = grant.clone();
+    if !cx.settings.quiet_write_deny {
+        grant.quiet_write_deny = false;
+    }
+    let text = write_rule(&grant, &pattern, shape);
     if let Err(e) = grammar::check_rules_text(&text, cx.settings.escape_paths) {
         return Err(PolicyError::Grammar {
-            origin: grant.origin.clone(),
+            origin: grant.origin,
             reason: e.to_string(),
         });
     }
     Ok(Some(Rule {
-        grant: grant.clone(),
+        grant,
         canonical,
         text,
     }))
