@@ -47,6 +47,27 @@ pub trait Host {
     /// `/sys/class/net/<dev>/macvtap/tap<ifindex>`): a definition naming a
     /// host NIC gets nothing.
     fn macvtap_ifindex(&self, dev: &str) -> Option<u32>;
+
+    /// The VFIO group node (`/dev/vfio/<group>`) of a PCI device, from the
+    /// last component of its sysfs `iommu_group` link. `None` when the
+    /// device or its group cannot be found. Asked at hotplug only: at
+    /// start every group is granted by pattern.
+    fn pci_vfio_group(&self, address: PciAddress) -> Option<String>;
+
+    /// The VFIO group node of a mediated device, by UUID (one path
+    /// component, else `None`).
+    fn mdev_vfio_group(&self, uuid: &str) -> Option<String>;
+
+    /// The `/dev/sgN` nodes of a SCSI device given as adapter
+    /// (`scsi_host<N>`), bus, target and unit, sorted. `None` when there
+    /// are none.
+    fn scsi_generic_nodes(
+        &self,
+        adapter: &str,
+        bus: u32,
+        target: u32,
+        unit: u64,
+    ) -> Option<Vec<String>>;
 }
 
 /// The real host: the filesystem, sysfs and image headers.
@@ -83,6 +104,18 @@ impl RealHost {
         } else {
             format!("/{}", stripped.to_string_lossy())
         }
+    }
+}
+
+impl RealHost {
+    /// `/dev/vfio/<group>` from an `iommu_group` symlink's last component.
+    fn vfio_node(&self, device_dir: &Path) -> Option<String> {
+        let target = std::fs::read_link(device_dir.join("iommu_group")).ok()?;
+        let group = target.file_name()?.to_str()?;
+        if group.is_empty() || !group.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        Some(format!("/dev/vfio/{group}"))
     }
 }
 
@@ -192,6 +225,39 @@ impl Host for RealHost {
         std::fs::metadata(path)
             .map(|m| m.file_type().is_block_device() || m.file_type().is_char_device())
             .unwrap_or(false)
+    }
+
+    fn pci_vfio_group(&self, address: PciAddress) -> Option<String> {
+        self.vfio_node(&self.under_root(&format!("/sys/bus/pci/devices/{address}")))
+    }
+
+    fn mdev_vfio_group(&self, uuid: &str) -> Option<String> {
+        crate::policy::path::check_component(uuid).ok()?;
+        self.vfio_node(&self.under_root(&format!("/sys/bus/mdev/devices/{uuid}")))
+    }
+
+    fn scsi_generic_nodes(
+        &self,
+        adapter: &str,
+        bus: u32,
+        target: u32,
+        unit: u64,
+    ) -> Option<Vec<String>> {
+        let host: u32 = adapter.strip_prefix("scsi_host")?.parse().ok()?;
+        let dir = self.under_root(&format!(
+            "/sys/bus/scsi/devices/{host}:{bus}:{target}:{unit}/scsi_generic"
+        ));
+        let mut nodes: Vec<String> = std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+            .filter(|n| {
+                n.starts_with("sg") && n.len() > 2 && n[2..].bytes().all(|b| b.is_ascii_digit())
+            })
+            .map(|n| format!("/dev/{n}"))
+            .collect();
+        nodes.sort();
+        (!nodes.is_empty()).then_some(nodes)
     }
 }
 
@@ -346,5 +412,45 @@ mod tests {
         );
         let chain = RealHost::new().probe_chain(&src);
         assert!(chain.layers.len() <= 1, "{chain:?}");
+    }
+
+    #[test]
+    fn vfio_groups_and_sg_nodes() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let pci = root.join("sys/bus/pci/devices/0000:01:00.0");
+        std::fs::create_dir_all(&pci).unwrap();
+        std::os::unix::fs::symlink(
+            "../../../../kernel/iommu_groups/17",
+            pci.join("iommu_group"),
+        )
+        .unwrap();
+        let mdev = root.join("sys/bus/mdev/devices/c2177883-f1bb-47f0-914d-32a22e3a8804");
+        std::fs::create_dir_all(&mdev).unwrap();
+        std::os::unix::fs::symlink("../../kernel/iommu_groups/3", mdev.join("iommu_group"))
+            .unwrap();
+        std::fs::create_dir_all(root.join("sys/bus/scsi/devices/2:0:1:4/scsi_generic/sg5"))
+            .unwrap();
+        let s = RealHost::with_root(root);
+        let addr = PciAddress {
+            domain: 0,
+            bus: 1,
+            slot: 0,
+            function: 0,
+        };
+        assert_eq!(s.pci_vfio_group(addr).as_deref(), Some("/dev/vfio/17"));
+        assert_eq!(s.pci_vfio_group(PciAddress::default()), None);
+        assert_eq!(
+            s.mdev_vfio_group("c2177883-f1bb-47f0-914d-32a22e3a8804")
+                .as_deref(),
+            Some("/dev/vfio/3")
+        );
+        assert_eq!(s.mdev_vfio_group("../x"), None);
+        assert_eq!(
+            s.scsi_generic_nodes("scsi_host2", 0, 1, 4),
+            Some(vec!["/dev/sg5".to_owned()])
+        );
+        assert_eq!(s.scsi_generic_nodes("scsi_host2", 0, 1, 5), None);
+        assert_eq!(s.scsi_generic_nodes("host2", 0, 1, 4), None);
     }
 }

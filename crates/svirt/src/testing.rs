@@ -32,6 +32,12 @@ pub struct FakeHost {
     pub devices: BTreeSet<String>,
     /// Host macvtap device name → interface index.
     pub macvtaps: BTreeMap<String, u32>,
+    /// PCI device → its IOMMU group number.
+    pub pci_iommu_groups: BTreeMap<PciAddress, u32>,
+    /// Mediated device UUID → its IOMMU group number.
+    pub mdev_iommu_groups: BTreeMap<String, u32>,
+    /// `(adapter, bus, target, unit)` → the device's `/dev/sgN` nodes.
+    pub scsi_generic: BTreeMap<(String, u32, u32, u64), Vec<String>>,
 }
 
 impl FakeHost {
@@ -171,6 +177,28 @@ impl Host for FakeHost {
 
     fn macvtap_ifindex(&self, dev: &str) -> Option<u32> {
         self.macvtaps.get(dev).copied()
+    }
+
+    fn pci_vfio_group(&self, address: PciAddress) -> Option<String> {
+        let group = self.pci_iommu_groups.get(&address)?;
+        Some(format!("/dev/vfio/{group}"))
+    }
+
+    fn mdev_vfio_group(&self, uuid: &str) -> Option<String> {
+        let group = self.mdev_iommu_groups.get(uuid)?;
+        Some(format!("/dev/vfio/{group}"))
+    }
+
+    fn scsi_generic_nodes(
+        &self,
+        adapter: &str,
+        bus: u32,
+        target: u32,
+        unit: u64,
+    ) -> Option<Vec<String>> {
+        self.scsi_generic
+            .get(&(adapter.to_owned(), bus, target, unit))
+            .cloned()
     }
 
     fn is_device(&self, path: &Path) -> bool {

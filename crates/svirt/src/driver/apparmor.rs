@@ -6,20 +6,18 @@ use std::os::fd::{AsRawFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::apparmor::{KernelError, ProcAttr, ProcessLabel, SecurityFs};
-use crate::domain::{
-    CharDev, CharDevSourceType, Domain, HostDev, HostDevSource, Input, Interface, MemoryDevice,
-    MemoryModel, StorageSource, StorageType,
-};
-use crate::host::{Host, RealHost};
-use crate::policy::{Mode, Origin, ProfileName};
-
-use super::devices::{SysfsDevices, VHOST_SCSI};
 use super::helper::{Helper, HelperMode};
 use super::{
     DisabledReason, DriverError, LabelKind, ProbeResult, SecurityDriver, SecurityLabel,
     UnconfinedReason, Vm, MODEL,
 };
+use crate::apparmor::{KernelError, ProcAttr, ProcessLabel, SecurityFs};
+use crate::domain::{
+    CharDev, Domain, HostDev, Input, Interface, MemoryDevice, StorageSource, StorageType,
+};
+use crate::host::{Host, RealHost};
+use crate::policy::{Grant, Mode, Origin, ProfileName, Target};
+use crate::resources::DeviceError;
 
 /// Where Debian and Ubuntu install libvirt's helper.
 pub const DEFAULT_HELPER: &str = "/usr/lib/libvirt/virt-aa-helper";
@@ -120,7 +118,6 @@ pub struct AppArmorDriver {
     config: AppArmorConfig,
     helper: Helper,
     host: Arc<dyn Host + Send + Sync>,
-    sysfs: SysfsDevices,
 }
 
 impl std::fmt::Debug for AppArmorDriver {
@@ -145,9 +142,6 @@ impl AppArmorDriver {
             helper: Helper {
                 path: config.helper.clone(),
                 log_outputs: config.log_outputs.clone(),
-            },
-            sysfs: SysfsDevices {
-                root: config.device_root.clone(),
             },
             host,
             config,
@@ -222,69 +216,59 @@ impl AppArmorDriver {
         }
     }
 
-    /// The paths a hot-plugged host device needs (spec §3.5).
-    fn hostdev_paths(&self, dev: &HostDev) -> Result<Vec<String>, DriverError> {
-        let not_found = |what: String| DriverError::DeviceNotFound { what };
-        match &dev.source {
-            HostDevSource::Usb {
-                vendor,
-                product,
-                bus,
-                device,
-            } => self
-                .host
-                .usb_device_node(*vendor, *product, *bus, *device)
-                .map(|n| vec![n])
-                .ok_or_else(|| not_found(usb_name(*vendor, *product, *bus, *device))),
-            HostDevSource::Pci { address, driver } => {
-                if matches!(driver.as_deref(), None | Some("vfio")) {
-                    self.sysfs
-                        .pci_vfio_group(*address)
-                        .map(|g| vec![g])
-                        .ok_or_else(|| {
-                            not_found(format!("the IOMMU group of PCI device {address}"))
-                        })
-                } else {
-                    Ok(self.host.pci_device_files(*address))
+    /// Appends the paths of a hot-plugged device's grants, as worked out
+    /// by resources/ (the same code as at start), one helper run per
+    /// path. Each path goes through the policy checks first (safe mode,
+    /// as for disks), so a device cannot be given at hotplug what it
+    /// could not get at start. With `must_exist`, a missing file is an
+    /// error and nothing is appended.
+    fn append_grants(
+        &self,
+        vm: &Vm<'_>,
+        grants: &[Grant],
+        must_exist: Option<&'static str>,
+    ) -> Result<(), DriverError> {
+        let paths = self.grant_paths(vm, grants, must_exist)?;
+        self.append_all(vm, &paths)
+    }
+
+    /// The paths `-F` asks for a device's grants (see [`Self::append_grants`]).
+    fn grant_paths(
+        &self,
+        vm: &Vm<'_>,
+        grants: &[Grant],
+        must_exist: Option<&'static str>,
+    ) -> Result<Vec<String>, DriverError> {
+        let settings = crate::Settings::safe();
+        let rules = crate::policy::rules_for(
+            grants,
+            &settings,
+            &*self.host,
+            &crate::pipeline::vm_context(vm.domain),
+        )
+        .map_err(|f| DriverError::Refused(Box::new(f)))?;
+        let mut paths = Vec::new();
+        for rule in rules.rules.iter().filter(|r| r.grant.mode == Mode::Allow) {
+            let path = match (&rule.canonical, &rule.grant.target) {
+                (Some(path), Target::Path(_)) => {
+                    if let Some(what) = must_exist {
+                        self.require_existing(what, path)?;
+                    }
+                    path.clone()
                 }
-            }
-            HostDevSource::Scsi {
-                protocol,
-                adapter,
-                bus,
-                target,
-                unit,
-            } => {
-                if protocol.as_deref() == Some("iscsi") {
-                    return Ok(Vec::new());
+                // A fixed device node (the VFIO container, SGX): as is.
+                // A fixed glob (an unallocated pty's `/dev/pts/[0-9]*`)
+                // is not a file to append.
+                (_, Target::Fixed(f)) if !f.as_str().contains(['*', '?', '[', '{']) => {
+                    f.as_str().to_owned()
                 }
-                let (Some(adapter), Some(bus), Some(target), Some(unit)) =
-                    (adapter.as_deref(), *bus, *target, *unit)
-                else {
-                    return Err(DriverError::NoSource {
-                        what: "SCSI host device",
-                    });
-                };
-                self.sysfs
-                    .scsi_generic_nodes(adapter, bus, target, unit)
-                    .ok_or_else(|| {
-                        not_found(format!("SCSI device {adapter}:{bus}:{target}:{unit}"))
-                    })
+                _ => continue,
+            };
+            if !paths.contains(&path) {
+                paths.push(path);
             }
-            HostDevSource::ScsiHost { .. } => Ok(vec![VHOST_SCSI.to_owned()]),
-            HostDevSource::Mdev { uuid, .. } => {
-                let Some(uuid) = uuid.as_deref() else {
-                    return Err(DriverError::NoSource {
-                        what: "mediated device",
-                    });
-                };
-                self.sysfs
-                    .mdev_vfio_group(uuid)
-                    .map(|g| vec![g])
-                    .ok_or_else(|| not_found(format!("the IOMMU group of mediated device {uuid}")))
-            }
-            HostDevSource::Other { .. } => Ok(Vec::new()),
         }
+        Ok(paths)
     }
 
     /// Resolves a descriptor through `<proc>/self/fd`.
@@ -311,16 +295,13 @@ impl AppArmorDriver {
     }
 }
 
-fn usb_name(
-    vendor: Option<u16>,
-    product: Option<u16>,
-    bus: Option<u32>,
-    dev: Option<u32>,
-) -> String {
-    match (bus, dev, vendor, product) {
-        (Some(b), Some(d), _, _) => format!("USB device {b:03}:{d:03}"),
-        (_, _, Some(v), Some(p)) => format!("USB device {v:04x}:{p:04x}"),
-        _ => "a USB device without address or ids".to_owned(),
+impl From<DeviceError> for DriverError {
+    fn from(e: DeviceError) -> Self {
+        match e {
+            DeviceError::NoSource { what } => DriverError::NoSource { what },
+            DeviceError::NotFound { what } => DriverError::DeviceNotFound { what },
+            DeviceError::Resources(e) => DriverError::BadDevice(e),
+        }
     }
 }
 
@@ -540,8 +521,9 @@ impl SecurityDriver for AppArmorDriver {
         if vm.label.reloadable().is_none() || dev.mode != "subsystem" {
             return Ok(());
         }
-        let paths = self.hostdev_paths(dev)?;
-        self.append_all(vm, &paths)
+        let settings = crate::Settings::safe();
+        let grants = crate::resources::hostdev_grants(vm.domain, dev, &settings, &*self.host)?;
+        self.append_grants(vm, &grants, None)
     }
 
     fn restore_hostdev_label(&self, vm: &Vm<'_>, _dev: &HostDev) -> Result<(), DriverError> {
@@ -552,25 +534,9 @@ impl SecurityDriver for AppArmorDriver {
         if vm.label.reloadable().is_none() {
             return Ok(());
         }
-        let Some(path) = dev.path.as_deref() else {
-            return Ok(());
-        };
-        let paths = match dev.source_type {
-            CharDevSourceType::Dev
-            | CharDevSourceType::File
-            | CharDevSourceType::Unix
-            | CharDevSourceType::Pty => vec![path.to_owned()],
-            CharDevSourceType::Pipe => {
-                let mut v: Vec<String> = [format!("{path}.in"), format!("{path}.out")]
-                    .into_iter()
-                    .filter(|p| self.host.exists(Path::new(p)))
-                    .collect();
-                v.push(path.to_owned());
-                v
-            }
-            _ => Vec::new(),
-        };
-        self.append_all(vm, &paths)
+        let settings = crate::Settings::safe();
+        let grants = crate::resources::chardev_grants(vm.domain, dev, &settings, &*self.host);
+        self.append_grants(vm, &grants, None)
     }
 
     fn restore_chardev_label(&self, vm: &Vm<'_>, _dev: &CharDev) -> Result<(), DriverError> {
@@ -578,18 +544,12 @@ impl SecurityDriver for AppArmorDriver {
     }
 
     fn set_memory_label(&self, vm: &Vm<'_>, mem: &MemoryDevice) -> Result<(), DriverError> {
-        if vm.label.reloadable().is_none()
-            || !matches!(mem.model, MemoryModel::Nvdimm | MemoryModel::VirtioPmem)
-        {
+        if vm.label.reloadable().is_none() {
             return Ok(());
         }
-        let Some(path) = mem.path.as_deref() else {
-            return Err(DriverError::NoSource {
-                what: "memory device",
-            });
-        };
-        self.require_existing("memory backing file", path)?;
-        self.reload(vm, Some(Path::new(path)))
+        let settings = crate::Settings::safe();
+        let grants = crate::resources::memory_grants(vm.domain, mem, &settings, &*self.host)?;
+        self.append_grants(vm, &grants, Some("memory backing file"))
     }
 
     fn restore_memory_label(&self, vm: &Vm<'_>, _mem: &MemoryDevice) -> Result<(), DriverError> {
@@ -597,18 +557,12 @@ impl SecurityDriver for AppArmorDriver {
     }
 
     fn set_input_label(&self, vm: &Vm<'_>, input: &Input) -> Result<(), DriverError> {
-        if vm.label.reloadable().is_none()
-            || !matches!(input.kind.as_str(), "passthrough" | "evdev")
-        {
+        if vm.label.reloadable().is_none() {
             return Ok(());
         }
-        let Some(path) = input.evdev.as_deref() else {
-            return Err(DriverError::NoSource {
-                what: "passthrough input device",
-            });
-        };
-        self.require_existing("input device", path)?;
-        self.reload(vm, Some(Path::new(path)))
+        let settings = crate::Settings::safe();
+        let grants = crate::resources::input_grants(vm.domain, input, &settings, &*self.host)?;
+        self.append_grants(vm, &grants, Some("input device"))
     }
 
     fn restore_input_label(&self, vm: &Vm<'_>, _input: &Input) -> Result<(), DriverError> {
@@ -616,13 +570,12 @@ impl SecurityDriver for AppArmorDriver {
     }
 
     fn set_netdev_label(&self, vm: &Vm<'_>, net: &Interface) -> Result<(), DriverError> {
-        if net.kind != "vhostuser" || net.source_type.as_deref() != Some("unix") {
+        if vm.label.reloadable().is_none() {
             return Ok(());
         }
-        match net.source_path.as_deref() {
-            Some(path) => self.reload(vm, Some(Path::new(path))),
-            None => Ok(()),
-        }
+        let settings = crate::Settings::safe();
+        let grants = crate::resources::interface_grants(vm.domain, net, &settings, &*self.host)?;
+        self.append_grants(vm, &grants, None)
     }
 
     fn restore_netdev_label(&self, vm: &Vm<'_>, _net: &Interface) -> Result<(), DriverError> {

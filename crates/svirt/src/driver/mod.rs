@@ -28,7 +28,6 @@ use crate::apparmor::{KernelError, ProcessLabel, ProfileMode, Unavailable};
 use crate::domain::{CharDev, Domain, HostDev, Input, Interface, MemoryDevice, StorageSource};
 
 mod apparmor;
-pub mod devices;
 pub mod helper;
 mod label;
 mod noop;
@@ -169,6 +168,10 @@ pub enum DriverError {
     DeviceNotFound { what: String },
     #[error("{what} is not supported by the AppArmor driver")]
     Unsupported { what: &'static str },
+    /// The device's definition is refused (a name that must be one path
+    /// component is not).
+    #[error("{0}")]
+    BadDevice(#[source] crate::resources::ResourcesError),
 }
 
 impl DriverError {
@@ -180,6 +183,7 @@ impl DriverError {
             | DriverError::ModelMismatch { .. }
             | DriverError::NoLabel { .. }
             | DriverError::NoSource { .. }
+            | DriverError::BadDevice(_)
             | DriverError::Refused(_) => DriverErrorKind::InvalidInput,
             DriverError::Kernel(_) => DriverErrorKind::Kernel,
             DriverError::Load { .. } | DriverError::Update { .. } | DriverError::Remove { .. } => {

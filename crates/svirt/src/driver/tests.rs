@@ -14,6 +14,7 @@ use crate::domain::{
     StorageSource, StorageType,
 };
 use crate::image::ProbedLayer;
+use crate::policy::{Mode, Origin, Target};
 use crate::resources::testing::domain;
 use crate::testing::FakeHost;
 
@@ -434,15 +435,21 @@ fn nothing_happens_while_the_profile_is_not_loaded() {
 fn hostdevs_chardevs_memory_input_net_and_paths() {
     let rig = Rig::new();
     rig.loaded();
-    let dev = rig.path("devroot/sys/bus/pci/devices/0000:01:00.0");
-    fs::create_dir_all(&dev).unwrap();
-    std::os::unix::fs::symlink("../../../kernel/iommu_groups/12", dev.join("iommu_group")).unwrap();
     let mut host = FakeHost::new()
         .with_file("/dev/input/event3")
         .with_file("/dev/pmem0")
         .with_file("/x/p.in");
     host.usb_by_address
         .insert((1, 3), "/dev/bus/usb/001/003".into());
+    host.pci_iommu_groups.insert(
+        PciAddress {
+            domain: 0,
+            bus: 1,
+            slot: 0,
+            function: 0,
+        },
+        12,
+    );
     let pci = |driver: Option<&str>| HostDev {
         mode: "subsystem".into(),
         source: HostDevSource::Pci {
@@ -464,8 +471,8 @@ fn hostdevs_chardevs_memory_input_net_and_paths() {
             function: 0,
         },
         vec![
-            "/sys/devices/p/config".into(),
-            "/sys/devices/p/resource0".into(),
+            "/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/config".into(),
+            "/sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/resource0".into(),
         ],
     );
     let driver = rig.driver(host);
@@ -575,9 +582,16 @@ fn hostdevs_chardevs_memory_input_net_and_paths() {
     assert_eq!(
         rig.runs(),
         [
+            // A VFIO device gets what the start grants it: its sysfs
+            // files and the container, with the exact group instead of
+            // the start's `/dev/vfio/[0-9]*` (libvirt's driver asks for
+            // the group only).
+            p(" -F /sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/config"),
+            p(" -F /sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/resource0"),
             p(" -F /dev/vfio/12"),
-            p(" -F /sys/devices/p/config"),
-            p(" -F /sys/devices/p/resource0"),
+            p(" -F /dev/vfio/vfio"),
+            p(" -F /sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/config"),
+            p(" -F /sys/devices/pci0000:00/0000:00:01.0/0000:01:00.0/resource0"),
             p(" -F /dev/bus/usb/001/003"),
             p(""),
             p(" -F /x/p.in"),
@@ -840,4 +854,236 @@ fn label_from_xml_then_lifecycle() {
     assert_eq!(driver.child_process_label(&vm).unwrap(), None);
     driver.restore_all_labels(&vm).unwrap();
     assert!(rig.runs().is_empty());
+}
+
+/// The paths the start's grants for `d` give the devices `ours` picks out,
+/// as the driver would ask for them with `-F`: canonical paths, and fixed
+/// device nodes; fixed globs are not files.
+fn start_paths(d: &Domain, host: &FakeHost, ours: impl Fn(&Origin) -> bool) -> Vec<String> {
+    let settings = crate::Settings::safe();
+    let grants: Vec<_> = crate::resources::grants_for(d, &settings, host)
+        .unwrap()
+        .grants
+        .into_iter()
+        .filter(|g| g.mode == Mode::Allow && ours(&g.origin))
+        .collect();
+    let rules = crate::policy::rules_for(&grants, &settings, host, &crate::pipeline::vm_context(d))
+        .unwrap();
+    let mut paths: Vec<String> = rules
+        .rules
+        .into_iter()
+        .filter_map(|r| match (r.canonical, &r.grant.target) {
+            (Some(c), Target::Path(_)) => Some(c),
+            (_, Target::Fixed(f)) if !f.as_str().contains('*') => Some(f.as_str().to_owned()),
+            _ => None,
+        })
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// The paths of the `-F` runs so far, sorted.
+fn appended(rig: &Rig) -> Vec<String> {
+    let mut paths: Vec<String> = rig
+        .runs()
+        .iter()
+        .filter_map(|r| r.split_once(" -F ").map(|(_, p)| p.to_owned()))
+        .collect();
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+#[test]
+fn hotplug_paths_equal_the_start_grants_of_each_family() {
+    use crate::domain::{CharDevKind, Domain};
+    let addr = |bus| PciAddress {
+        domain: 0,
+        bus,
+        slot: 0,
+        function: 0,
+    };
+    let sysfs =
+        |bus: u8, f: &str| format!("/sys/devices/pci0000:00/0000:00:01.0/0000:{bus:02x}:00.0/{f}");
+    let mut host = FakeHost::new()
+        .with_file("/dev/input/event3")
+        .with_file("/dev/pmem0")
+        .with_file("/m/pmem")
+        .with_file("/run/vu.sock")
+        .with_file("/srv/serial.log");
+    host.usb_by_address
+        .insert((1, 3), "/dev/bus/usb/001/003".into());
+    for bus in [1, 2] {
+        host.pci_files.insert(
+            addr(bus),
+            vec![sysfs(bus, "config"), sysfs(bus, "resource0")],
+        );
+    }
+    host.pci_iommu_groups.insert(addr(1), 12);
+    let uuid = "c2177883-f1bb-47f0-914d-32a22e3a8804";
+    host.mdev_iommu_groups.insert(uuid.into(), 3);
+    let host = Arc::new(host);
+    let hostdev = |source| HostDev {
+        mode: "subsystem".into(),
+        source,
+        seclabels: Vec::new(),
+    };
+    let chr = |kind, ty: &str, path: &str, log: Option<&str>| CharDev {
+        kind,
+        source_type: CharDevSourceType::from_name(ty),
+        path: Some(path.into()),
+        source_attrs: Vec::new(),
+        log_file: log.map(Into::into),
+        target_type: None,
+        target_name: None,
+        seclabels: Vec::new(),
+    };
+    let nic = |kind: &str, ty: Option<&str>, path: &str| Interface {
+        kind: kind.into(),
+        model: Some("virtio".into()),
+        driver_name: None,
+        backend: None,
+        source_path: Some(path.into()),
+        source_type: ty.map(Into::into),
+        target_dev: None,
+    };
+    let label = generated();
+    // Each device in a domain of its own: plug it, then compare the
+    // appended paths with what the start grants it. `swap` is the one
+    // difference hotplug is allowed: the exact VFIO group for the pattern.
+    let check = |what: &str,
+                 add: &dyn Fn(&mut Domain),
+                 plug: &dyn Fn(&AppArmorDriver, &Vm<'_>),
+                 ours: &dyn Fn(&Origin) -> bool,
+                 swap: Option<&str>| {
+        let rig = Rig::new();
+        rig.loaded();
+        let driver = AppArmorDriver::with_host(rig.config.clone(), host.clone());
+        let mut d = domain("vm");
+        add(&mut d);
+        let vm = Vm {
+            domain: &d,
+            xml: XML,
+            label: &label,
+        };
+        plug(&driver, &vm);
+        let mut want = start_paths(&d, &host, ours);
+        if let Some(group) = swap {
+            want.push(group.to_owned());
+            want.sort();
+        }
+        assert!(!want.is_empty(), "{what}");
+        assert_eq!(appended(&rig), want, "{what}");
+    };
+    let is_hostdev = |o: &Origin| matches!(o, Origin::HostDev { .. } | Origin::Vfio);
+    for (what, source, group) in [
+        (
+            "USB",
+            HostDevSource::Usb {
+                vendor: None,
+                product: None,
+                bus: Some(1),
+                device: Some(3),
+            },
+            None,
+        ),
+        (
+            "PCI with VFIO",
+            HostDevSource::Pci {
+                address: addr(1),
+                driver: None,
+            },
+            Some("/dev/vfio/12"),
+        ),
+        (
+            "PCI, other backend",
+            HostDevSource::Pci {
+                address: addr(2),
+                driver: Some("kvm".into()),
+            },
+            None,
+        ),
+        (
+            "mdev",
+            HostDevSource::Mdev {
+                model: Some("vfio-pci".into()),
+                uuid: Some(uuid.into()),
+            },
+            Some("/dev/vfio/3"),
+        ),
+    ] {
+        let dev = hostdev(source);
+        check(
+            what,
+            &|d| d.devices.hostdevs.push(dev.clone()),
+            &|drv, vm| drv.set_hostdev_label(vm, &dev).unwrap(),
+            &is_hostdev,
+            group,
+        );
+    }
+    for dev in [
+        chr(
+            CharDevKind::Serial,
+            "file",
+            "/srv/serial",
+            Some("/srv/serial.log"),
+        ),
+        chr(CharDevKind::Channel, "unix", "/run/qga.sock", None),
+        chr(CharDevKind::Parallel, "dev", "/dev/parport0", None),
+    ] {
+        check(
+            "chardev",
+            &|d| match dev.kind {
+                CharDevKind::Serial => d.devices.serials.push(dev.clone()),
+                CharDevKind::Channel => d.devices.channels.push(dev.clone()),
+                _ => d.devices.parallels.push(dev.clone()),
+            },
+            &|drv, vm| drv.set_chardev_label(vm, &dev).unwrap(),
+            &|o| matches!(o, Origin::CharDev { .. }),
+            None,
+        );
+    }
+    for (model, path) in [
+        (MemoryModel::Nvdimm, "/dev/pmem0"),
+        (MemoryModel::VirtioPmem, "/m/pmem"),
+    ] {
+        let mem = MemoryDevice {
+            model,
+            path: Some(path.into()),
+        };
+        check(
+            "memory",
+            &|d| d.devices.memory.push(mem.clone()),
+            &|drv, vm| drv.set_memory_label(vm, &mem).unwrap(),
+            &|o| matches!(o, Origin::Memory { .. }),
+            None,
+        );
+    }
+    let input = Input {
+        kind: "evdev".into(),
+        evdev: Some("/dev/input/event3".into()),
+    };
+    check(
+        "input",
+        &|d| d.devices.inputs.push(input.clone()),
+        &|drv, vm| drv.set_input_label(vm, &input).unwrap(),
+        &|o| matches!(o, Origin::Input { .. }),
+        None,
+    );
+    // A vhost-user source without a type is a unix socket at start, and
+    // now at hotplug too (the driver used to skip it).
+    for net in [
+        nic("vhostuser", Some("unix"), "/run/vu.sock"),
+        nic("vhostuser", None, "/run/vu.sock"),
+        nic("vdpa", None, "/dev/vhost-vdpa-0"),
+    ] {
+        check(
+            "interface",
+            &|d| d.devices.interfaces.push(net.clone()),
+            &|drv, vm| drv.set_netdev_label(vm, &net).unwrap(),
+            &|o| matches!(o, Origin::Interface { .. }),
+            None,
+        );
+    }
 }

@@ -15,9 +15,41 @@
 //!   an alias of that port and grants nothing;
 //! - with a serial port with the same source, both grant the path.
 
-use super::{non_empty, Collector};
-use crate::domain::{CharDev, CharDevSourceType};
+use super::{non_empty, Collector, Lookup};
+use crate::domain::{CharDev, CharDevKind, CharDevSourceType, Domain};
+use crate::host::Host;
 use crate::policy::{Access, FixedPattern, Grant, Origin};
+use crate::Settings;
+
+/// The grants of a hot-plugged character device (spec §3.5), decided by
+/// the code that decides them at start. One difference, from the host as
+/// it is now: a pipe gets those of `<path>.in` and `<path>.out` that
+/// exist, then `<path>` itself (QEMU opens the bare path when the pair
+/// is not there), as libvirt's driver asks at hotplug.
+pub fn chardev_grants(
+    domain: &Domain,
+    dev: &CharDev,
+    settings: &Settings,
+    host: &dyn Host,
+) -> Vec<Grant> {
+    let mut cx = Collector::for_device(domain, settings, host);
+    let devices = &domain.devices;
+    let list = match dev.kind {
+        CharDevKind::Serial => &devices.serials,
+        CharDevKind::Console => &devices.consoles,
+        CharDevKind::Parallel => &devices.parallels,
+        CharDevKind::Channel => &devices.channels,
+    };
+    let index = list.iter().position(|d| d == dev).unwrap_or(list.len());
+    add_one(
+        &mut cx,
+        dev,
+        index,
+        dev.kind != CharDevKind::Console,
+        Lookup::Hotplug,
+    );
+    cx.out.grants
+}
 
 pub(super) fn add(cx: &mut Collector) {
     let devices = &cx.domain.devices;
@@ -40,16 +72,16 @@ pub(super) fn add(cx: &mut Collector) {
     }
 
     for (index, dev) in serials {
-        add_one(cx, dev, index, true);
+        add_one(cx, dev, index, true, Lookup::Start);
     }
     for (index, dev) in consoles {
-        add_one(cx, dev, index, false);
+        add_one(cx, dev, index, false, Lookup::Start);
     }
     for (index, dev) in devices.parallels.iter().enumerate() {
-        add_one(cx, dev, index, true);
+        add_one(cx, dev, index, true, Lookup::Start);
     }
     for (index, dev) in devices.channels.iter().enumerate() {
-        add_one(cx, dev, index, true);
+        add_one(cx, dev, index, true, Lookup::Start);
     }
 }
 
@@ -71,7 +103,7 @@ fn has_host_path(source_type: &CharDevSourceType) -> bool {
 }
 
 /// Grants for one port. `split_pipe` is false for consoles.
-fn add_one(cx: &mut Collector, dev: &CharDev, index: usize, split_pipe: bool) {
+fn add_one(cx: &mut Collector, dev: &CharDev, index: usize, split_pipe: bool, lookup: Lookup) {
     if cx.opted_out(&dev.seclabels) {
         return;
     }
@@ -81,7 +113,15 @@ fn add_one(cx: &mut Collector, dev: &CharDev, index: usize, split_pipe: bool) {
         role,
     };
     if let (true, Some(path)) = (has_host_path(&dev.source_type), non_empty(&dev.path)) {
-        if dev.source_type == CharDevSourceType::Pipe && split_pipe {
+        if dev.source_type == CharDevSourceType::Pipe && lookup == Lookup::Hotplug {
+            for (suffix, role) in [(".in", "pipe input"), (".out", "pipe output")] {
+                let fifo = format!("{path}{suffix}");
+                if cx.host.exists(std::path::Path::new(&fifo)) {
+                    cx.push(Grant::path(fifo, Access::RW, origin(role)));
+                }
+            }
+            cx.push(Grant::path(path, Access::RW, origin("source")));
+        } else if dev.source_type == CharDevSourceType::Pipe && split_pipe {
             cx.push(Grant::path(
                 format!("{path}.in"),
                 Access::RW,
@@ -142,6 +182,27 @@ mod pty_tests {
         d.devices.serials[0].path = Some("/dev/pts/9".into());
         let safe = grants_for(&d, &Settings::safe(), &FakeHost::default()).unwrap();
         assert_eq!(show(&safe.grants), vec!["/dev/pts/9 rw"]);
+    }
+
+    #[test]
+    fn hotplugged_pipe_gets_the_fifos_that_exist_then_the_path() {
+        let d = domain("vm");
+        let dev = CharDev {
+            kind: CharDevKind::Serial,
+            source_type: CharDevSourceType::Pipe,
+            path: Some("/x/p".into()),
+            source_attrs: Vec::new(),
+            log_file: None,
+            target_type: None,
+            target_name: None,
+            seclabels: Vec::new(),
+        };
+        let host = FakeHost {
+            existing: vec!["/x/p.in".into()],
+            ..FakeHost::default()
+        };
+        let got = super::chardev_grants(&d, &dev, &Settings::safe(), &host);
+        assert_eq!(show(&got), ["/x/p.in rw", "/x/p rw"]);
     }
 }
 

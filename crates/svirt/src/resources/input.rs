@@ -1,17 +1,53 @@
 //! Input devices (§3.2): a passthrough or evdev input's event device, `rw`.
 
-use super::{non_empty, Collector};
+use super::{non_empty, Collector, DeviceError, Lookup};
+use crate::domain::{Domain, Input};
+use crate::host::Host;
 use crate::policy::{Access, Grant, Origin};
+use crate::Settings;
 
 pub(super) fn add(cx: &mut Collector) {
     for (index, input) in cx.domain.devices.inputs.iter().enumerate() {
-        if !matches!(input.kind.as_str(), "passthrough" | "evdev") {
-            continue;
-        }
-        if let Some(dev) = non_empty(&input.evdev) {
-            cx.push(Grant::path(dev, Access::RW, Origin::Input { index }));
-        }
+        // At start an input without a source gets nothing, no error.
+        let _ = add_one(cx, index, input, Lookup::Start);
     }
+}
+
+/// The grants of a hot-plugged input device (spec §3.5), decided by the
+/// code that decides them at start. A passthrough or evdev input must name
+/// its event device.
+pub fn input_grants(
+    domain: &Domain,
+    input: &Input,
+    settings: &Settings,
+    host: &dyn Host,
+) -> Result<Vec<Grant>, DeviceError> {
+    let mut cx = Collector::for_device(domain, settings, host);
+    let all = &domain.devices.inputs;
+    let index = all.iter().position(|i| i == input).unwrap_or(all.len());
+    add_one(&mut cx, index, input, Lookup::Hotplug)?;
+    Ok(cx.out.grants)
+}
+
+fn add_one(
+    cx: &mut Collector,
+    index: usize,
+    input: &Input,
+    lookup: Lookup,
+) -> Result<(), DeviceError> {
+    if !matches!(input.kind.as_str(), "passthrough" | "evdev") {
+        return Ok(());
+    }
+    match non_empty(&input.evdev) {
+        Some(dev) => cx.push(Grant::path(dev, Access::RW, Origin::Input { index })),
+        None if lookup == Lookup::Hotplug => {
+            return Err(DeviceError::NoSource {
+                what: "passthrough input device",
+            })
+        }
+        None => {}
+    }
+    Ok(())
 }
 
 #[cfg(test)]

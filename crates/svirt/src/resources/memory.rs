@@ -4,34 +4,74 @@
 //! [`crate::Settings::sgx_epc`], an SGX EPC section's devices:
 //! `/dev/sgx_vepc` (`rw`) and `/dev/sgx_provision` (`r`), as libvirt 11.3.
 
-use super::{non_empty, Collector};
-use crate::domain::MemoryModel;
+use super::{non_empty, Collector, DeviceError, Lookup};
+use crate::domain::{Domain, MemoryDevice, MemoryModel};
+use crate::host::Host;
 use crate::policy::{Access, FixedPattern, Grant, Origin};
+use crate::Settings;
 
 pub(super) fn add(cx: &mut Collector) {
     let mut sgx = false;
     for (index, mem) in cx.domain.devices.memory.iter().enumerate() {
-        let wanted = match mem.model {
-            MemoryModel::Nvdimm => true,
-            MemoryModel::VirtioPmem => cx.settings.virtio_pmem,
-            MemoryModel::SgxEpc if cx.settings.sgx_epc && !sgx => {
-                // One pair of rules, however many EPC sections.
-                sgx = true;
-                let origin = Origin::Memory { index };
-                cx.push(Grant::fixed(
-                    FixedPattern::SGX_VEPC,
-                    Access::RW,
-                    origin.clone(),
-                ));
-                cx.push(Grant::fixed(FixedPattern::SGX_PROVISION, Access::R, origin));
-                false
-            }
-            _ => false,
-        };
-        if let (true, Some(path)) = (wanted, non_empty(&mem.path)) {
-            cx.push(Grant::path(path, Access::RW, Origin::Memory { index }));
-        }
+        // At start a device without a path gets nothing, no error.
+        let _ = add_one(cx, index, mem, &mut sgx, Lookup::Start);
     }
+}
+
+/// The grants of a hot-plugged memory device (spec §3.5), decided by the
+/// code that decides them at start. A backing file is required where the
+/// start would grant one.
+pub fn memory_grants(
+    domain: &Domain,
+    mem: &MemoryDevice,
+    settings: &Settings,
+    host: &dyn Host,
+) -> Result<Vec<Grant>, DeviceError> {
+    let mut cx = Collector::for_device(domain, settings, host);
+    let all = &domain.devices.memory;
+    let index = all.iter().position(|m| m == mem).unwrap_or(all.len());
+    add_one(&mut cx, index, mem, &mut false, Lookup::Hotplug)?;
+    Ok(cx.out.grants)
+}
+
+/// `sgx` is whether the SGX pair was granted already (one pair of rules,
+/// however many EPC sections).
+fn add_one(
+    cx: &mut Collector,
+    index: usize,
+    mem: &MemoryDevice,
+    sgx: &mut bool,
+    lookup: Lookup,
+) -> Result<(), DeviceError> {
+    let wanted = match mem.model {
+        MemoryModel::Nvdimm => true,
+        MemoryModel::VirtioPmem => cx.settings.virtio_pmem,
+        MemoryModel::SgxEpc if cx.settings.sgx_epc && !*sgx => {
+            *sgx = true;
+            let origin = Origin::Memory { index };
+            cx.push(Grant::fixed(
+                FixedPattern::SGX_VEPC,
+                Access::RW,
+                origin.clone(),
+            ));
+            cx.push(Grant::fixed(FixedPattern::SGX_PROVISION, Access::R, origin));
+            false
+        }
+        _ => false,
+    };
+    if !wanted {
+        return Ok(());
+    }
+    match non_empty(&mem.path) {
+        Some(path) => cx.push(Grant::path(path, Access::RW, Origin::Memory { index })),
+        None if lookup == Lookup::Hotplug => {
+            return Err(DeviceError::NoSource {
+                what: "memory device",
+            })
+        }
+        None => {}
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -31,7 +31,12 @@ mod smartcard;
 mod tpm;
 mod trailing;
 
+pub use chardev::chardev_grants;
 pub use disk::storage_grants;
+pub use hostdev::{hostdev_grants, VHOST_SCSI};
+pub use input::input_grants;
+pub use memory::memory_grants;
+pub use net::interface_grants;
 
 use crate::domain::{Domain, SecLabel};
 use crate::host::Host;
@@ -65,6 +70,32 @@ pub enum ResourcesError {
         name: String,
         reason: &'static str,
     },
+}
+
+/// Why a hot-plugged device's grants cannot be worked out.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeviceError {
+    /// The device names no source where it needs one.
+    #[error("{what} has no source path")]
+    NoSource { what: &'static str },
+    /// The host device it names cannot be found.
+    #[error("cannot find the host device node for {what}")]
+    NotFound { what: String },
+    #[error(transparent)]
+    Resources(#[from] ResourcesError),
+}
+
+/// How a device's grants are worked out: at start, from the definition
+/// and the host as the start sees it (a VFIO group by pattern, a missing
+/// USB device silently skipped); at hotplug ([`hostdev_grants`],
+/// [`chardev_grants`], …), by the same code, with the few host lookups
+/// that are more precise than the start's (the exact VFIO group, SCSI
+/// generic nodes, which pipe FIFOs exist), and a device without a source
+/// or not found on the host is an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lookup {
+    Start,
+    Hotplug,
 }
 
 /// Every grant `domain` needs, in libvirt's order (§3.4).
@@ -145,7 +176,18 @@ struct Collector<'a> {
     needs: Needs,
 }
 
-impl Collector<'_> {
+impl<'a> Collector<'a> {
+    /// A collector for one device's grants, outside [`grants_for`].
+    fn for_device(domain: &'a Domain, settings: &'a Settings, host: &'a dyn Host) -> Self {
+        Collector {
+            domain,
+            settings,
+            host,
+            out: Resources::default(),
+            needs: Needs::default(),
+        }
+    }
+
     fn push(&mut self, grant: Grant) {
         self.out.grants.push(grant);
     }

@@ -10,49 +10,75 @@
 //! libvirt adds at start survives every later regeneration of the profile
 //! (libvirt 12.3's fix). The target name must be one path component.
 
-use super::{non_empty, Collector, ResourcesError};
-use crate::domain::{Interface, VirtType};
+use super::{non_empty, Collector, DeviceError, ResourcesError};
+use crate::domain::{Domain, Interface, VirtType};
+use crate::host::Host;
 use crate::policy::path::check_component;
 use crate::policy::{Access, Grant, Origin};
+use crate::Settings;
 
 pub(super) fn add(cx: &mut Collector) -> Result<(), ResourcesError> {
     let kvm = cx.domain.virt_type == VirtType::Kvm;
     for (index, nic) in cx.domain.devices.interfaces.iter().enumerate() {
-        let origin = |role| Origin::Interface { index, role };
-        match nic.kind.as_str() {
-            "vhostuser" if matches!(nic.source_type.as_deref(), None | Some("unix")) => {
-                if let Some(socket) = non_empty(&nic.source_path) {
-                    cx.push(Grant::path(socket, Access::RW, origin("vhost-user socket")));
-                }
-            }
-            "vdpa" if cx.settings.vhost_vdpa => {
-                if let Some(dev) = non_empty(&nic.source_path) {
-                    cx.push(Grant::path(dev, Access::RW, origin("vhost-vdpa device")));
-                }
-            }
-            "direct" if cx.settings.macvtap => {
-                if let Some(dev) = non_empty(&nic.target_dev) {
-                    // The name is joined into /sys/class/net/<dev>/ifindex.
-                    check_component(dev).map_err(|reason| ResourcesError::BadName {
-                        device: format!("interface {index} target"),
-                        name: dev.to_owned(),
-                        reason,
-                    })?;
-                    // Absent before start: libvirt creates the device.
-                    if let Some(ifindex) = cx.host.macvtap_ifindex(dev) {
-                        cx.push(Grant::path(
-                            format!("/dev/tap{ifindex}"),
-                            Access::RW,
-                            origin("macvtap device"),
-                        ));
-                    }
-                }
-            }
-            _ => {}
-        }
+        add_one(cx, index, nic)?;
         if kvm && may_use_vhost_net(nic) {
             cx.needs.vhost_net = true;
         }
+    }
+    Ok(())
+}
+
+/// The grants of a hot-plugged interface (spec §3.5), decided by the code
+/// that decides them at start: a vhost-user socket (a `unix` source, or
+/// one without a type, as at start), and what the settings add (vDPA
+/// device, macvtap tap device). vhost-net is not asked for: it is a
+/// shared trailing rule of the start, and QEMU gets the vhost-net
+/// descriptor from libvirt at hotplug.
+pub fn interface_grants(
+    domain: &Domain,
+    nic: &Interface,
+    settings: &Settings,
+    host: &dyn Host,
+) -> Result<Vec<Grant>, DeviceError> {
+    let mut cx = Collector::for_device(domain, settings, host);
+    let all = &domain.devices.interfaces;
+    let index = all.iter().position(|n| n == nic).unwrap_or(all.len());
+    add_one(&mut cx, index, nic)?;
+    Ok(cx.out.grants)
+}
+
+fn add_one(cx: &mut Collector, index: usize, nic: &Interface) -> Result<(), ResourcesError> {
+    let origin = |role| Origin::Interface { index, role };
+    match nic.kind.as_str() {
+        "vhostuser" if matches!(nic.source_type.as_deref(), None | Some("unix")) => {
+            if let Some(socket) = non_empty(&nic.source_path) {
+                cx.push(Grant::path(socket, Access::RW, origin("vhost-user socket")));
+            }
+        }
+        "vdpa" if cx.settings.vhost_vdpa => {
+            if let Some(dev) = non_empty(&nic.source_path) {
+                cx.push(Grant::path(dev, Access::RW, origin("vhost-vdpa device")));
+            }
+        }
+        "direct" if cx.settings.macvtap => {
+            if let Some(dev) = non_empty(&nic.target_dev) {
+                // The name is joined into /sys/class/net/<dev>/ifindex.
+                check_component(dev).map_err(|reason| ResourcesError::BadName {
+                    device: format!("interface {index} target"),
+                    name: dev.to_owned(),
+                    reason,
+                })?;
+                // Absent before start: libvirt creates the device.
+                if let Some(ifindex) = cx.host.macvtap_ifindex(dev) {
+                    cx.push(Grant::path(
+                        format!("/dev/tap{ifindex}"),
+                        Access::RW,
+                        origin("macvtap device"),
+                    ));
+                }
+            }
+        }
+        _ => {}
     }
     Ok(())
 }

@@ -33,6 +33,12 @@ pub struct FakeHost {
     pub macvtaps: BTreeMap<String, u32>,
     /// Devices `macvtap_ifindex` was asked about.
     pub ifindex_asked: RefCell<Vec<String>>,
+    /// PCI address (`0000:01:00.0`) or mdev UUID → IOMMU group number.
+    pub iommu_groups: BTreeMap<String, u32>,
+    /// `adapter:bus:target:unit` → the device's `/dev/sgN` nodes.
+    pub scsi_generic: BTreeMap<String, Vec<String>>,
+    /// Whether a VFIO group or SCSI node lookup was made (never at start).
+    pub sysfs_asked: RefCell<usize>,
 }
 
 impl Host for FakeHost {
@@ -92,6 +98,31 @@ impl Host for FakeHost {
 
     fn is_device(&self, path: &Path) -> bool {
         self.devices.iter().any(|e| Path::new(e) == path)
+    }
+
+    fn pci_vfio_group(&self, address: PciAddress) -> Option<String> {
+        *self.sysfs_asked.borrow_mut() += 1;
+        let group = self.iommu_groups.get(&address.to_string())?;
+        Some(format!("/dev/vfio/{group}"))
+    }
+
+    fn mdev_vfio_group(&self, uuid: &str) -> Option<String> {
+        *self.sysfs_asked.borrow_mut() += 1;
+        let group = self.iommu_groups.get(uuid)?;
+        Some(format!("/dev/vfio/{group}"))
+    }
+
+    fn scsi_generic_nodes(
+        &self,
+        adapter: &str,
+        bus: u32,
+        target: u32,
+        unit: u64,
+    ) -> Option<Vec<String>> {
+        *self.sysfs_asked.borrow_mut() += 1;
+        self.scsi_generic
+            .get(&format!("{adapter}:{bus}:{target}:{unit}"))
+            .cloned()
     }
 }
 
