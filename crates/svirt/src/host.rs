@@ -39,12 +39,21 @@ pub trait Host {
 
     /// Whether `path` (following symlinks) is a block or character device.
     fn is_device(&self, path: &Path) -> bool;
+
+    /// libvirt's definition of storage pool `name` (one path component),
+    /// read from `/run/libvirt/storage/<name>.xml`, else
+    /// `/etc/libvirt/storage/<name>.xml` ([`crate::pool`]); nothing else is
+    /// read. `Ok(None)` when neither exists; `Err` names the file and why
+    /// it cannot be used.
+    fn storage_pool(&self, name: &str) -> Result<Option<crate::pool::PoolDef>, String>;
 }
 
-/// The real host: the filesystem, sysfs and image headers.
+/// The real host: the filesystem, sysfs, image headers and libvirt's
+/// storage pool definitions.
 #[derive(Debug, Default, Clone)]
 pub struct RealHost {
-    /// Prefix for `/sys` and `/dev` lookups; `/` on a real host.
+    /// Prefix for `/sys`, `/dev` and storage pool lookups; `/` on a real
+    /// host.
     pub root: PathBuf,
 }
 
@@ -57,7 +66,8 @@ impl RealHost {
 }
 
 impl RealHost {
-    /// A host whose `/sys` and `/dev` live under `root` (for tests).
+    /// A host whose `/sys`, `/dev` and pool definitions live under `root`
+    /// (for tests).
     pub fn with_root(root: impl Into<PathBuf>) -> Self {
         RealHost { root: root.into() }
     }
@@ -174,6 +184,10 @@ impl Host for RealHost {
         std::fs::metadata(path)
             .map(|m| m.file_type().is_block_device() || m.file_type().is_char_device())
             .unwrap_or(false)
+    }
+
+    fn storage_pool(&self, name: &str) -> Result<Option<crate::pool::PoolDef>, String> {
+        crate::pool::read(&self.root, name)
     }
 }
 

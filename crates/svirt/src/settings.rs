@@ -96,6 +96,14 @@ pub struct Settings {
     /// `<hostdev mode='capabilities' type='misc'>` (LXC) as a PCI device and
     /// grants it every VFIO group.
     pub exact_hostdev_kinds: bool,
+    /// Grant a `<disk type='volume'>` its host path: the translated source
+    /// libvirt ≥ 11 sends (`actualType` with `file`/`dev`/`dir`), else the
+    /// path resolved from libvirt's definition of a `dir`, `fs`, `netfs`
+    /// or `logical` pool (`/run/libvirt/storage/<pool>.xml`, then
+    /// `/etc/libvirt/storage/<pool>.xml`). Pool and volume names must be
+    /// single path components. libvirt 9.0 grants nothing, so QEMU is
+    /// denied the volume.
+    pub pool_volumes: bool,
     pub layout: Layout,
 }
 
@@ -121,6 +129,7 @@ impl Settings {
             pci_sysfs_exact: false,
             contained_names: false,
             exact_hostdev_kinds: false,
+            pool_volumes: false,
             layout: Layout::default(),
         }
     }
@@ -146,6 +155,7 @@ impl Settings {
             pci_sysfs_exact: true,
             contained_names: true,
             exact_hostdev_kinds: true,
+            pool_volumes: true,
             layout: Layout::default(),
         }
     }

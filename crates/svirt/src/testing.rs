@@ -30,6 +30,8 @@ pub struct FakeHost {
     pub top_headers: BTreeMap<String, (Option<String>, Vec<String>)>,
     /// Paths that are block or character devices.
     pub devices: BTreeSet<String>,
+    /// Storage pool name → its definition (an `Err` is the read error).
+    pub pools: BTreeMap<String, Result<crate::pool::PoolDef, String>>,
 }
 
 impl FakeHost {
@@ -74,6 +76,20 @@ impl FakeHost {
                 data_file.map(str::to_owned),
                 extents.iter().map(|e| (*e).to_owned()).collect(),
             ),
+        );
+        self
+    }
+
+    /// A storage pool definition: its type and target path.
+    pub fn with_pool(mut self, name: &str, kind: &str, target: &str) -> Self {
+        self.pools.insert(
+            name.to_owned(),
+            Ok(crate::pool::PoolDef {
+                kind: kind.to_owned(),
+                target_path: Some(target.to_owned()),
+                source_name: None,
+                file: format!("/etc/libvirt/storage/{name}.xml"),
+            }),
         );
         self
     }
@@ -164,5 +180,9 @@ impl Host for FakeHost {
     fn is_device(&self, path: &Path) -> bool {
         self.realpath(path)
             .is_ok_and(|p| self.devices.contains(p.to_string_lossy().as_ref()))
+    }
+
+    fn storage_pool(&self, name: &str) -> Result<Option<crate::pool::PoolDef>, String> {
+        self.pools.get(name).cloned().transpose()
     }
 }

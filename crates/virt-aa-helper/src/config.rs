@@ -92,6 +92,7 @@ fn switch<'a>(settings: &'a mut Settings, key: &str) -> Option<&'a mut bool> {
         "pci_sysfs_exact" => &mut settings.pci_sysfs_exact,
         "contained_names" => &mut settings.contained_names,
         "exact_hostdev_kinds" => &mut settings.exact_hostdev_kinds,
+        "pool_volumes" => &mut settings.pool_volumes,
         _ => return None,
     })
 }
@@ -236,6 +237,7 @@ mod tests {
             "pci_sysfs_exact",
             "contained_names",
             "exact_hostdev_kinds",
+            "pool_volumes",
         ] {
             let c = parse(&format!("mode = safe\n{key} = false\n"), "c").unwrap();
             assert_ne!(c.settings, Settings::safe(), "{key}");

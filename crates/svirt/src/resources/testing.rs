@@ -29,6 +29,9 @@ pub struct FakeHost {
     pub devices: Vec<String>,
     /// Paths `probe_chain` was asked about.
     pub probed: RefCell<Vec<String>>,
+    /// Where pool definitions are read from (`<root>/etc/libvirt/storage`,
+    /// `<root>/run/libvirt/storage`); none when `None`.
+    pub pool_root: Option<PathBuf>,
 }
 
 impl Host for FakeHost {
@@ -83,6 +86,13 @@ impl Host for FakeHost {
 
     fn is_device(&self, path: &Path) -> bool {
         self.devices.iter().any(|e| Path::new(e) == path)
+    }
+
+    fn storage_pool(&self, name: &str) -> Result<Option<crate::pool::PoolDef>, String> {
+        match &self.pool_root {
+            Some(root) => crate::pool::read(root, name),
+            None => Ok(None),
+        }
     }
 }
 
