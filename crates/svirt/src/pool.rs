@@ -108,7 +108,15 @@ pub fn parse(xml: &str, file: &str) -> Result<PoolDef, String> {
     };
     let doc = Document::parse_with_options(xml, options)
         .map_err(|e| format!("{file}: not a pool definition: {e}"))?;
-    let root = doc.root_element();
+    let mut root = doc.root_element();
+    // The live definition is libvirt's state file: the pool wrapped in
+    // <poolstate> (virStoragePoolSaveState).
+    if root.tag_name().name() == "poolstate" {
+        root = root
+            .children()
+            .find(|n| n.is_element() && n.tag_name().name() == "pool")
+            .ok_or_else(|| format!("{file}: <poolstate> holds no <pool>"))?;
+    }
     if root.tag_name().name() != "pool" {
         return Err(format!(
             "{file}: not a pool definition: the root element is <{}>",
@@ -210,6 +218,26 @@ mod tests {
         assert_eq!(p.kind, "logical");
         assert_eq!(p.source_name.as_deref(), Some("vg0"));
         assert_eq!(p.target_path.as_deref(), Some("/dev/vg0"));
+    }
+
+    #[test]
+    fn reads_the_live_state_file() {
+        // What libvirt 9.0 writes to /run/libvirt/storage/<pool>.xml.
+        let p = parse(
+            "<poolstate>\n  <pool type='dir'>\n    <name>e2e-pool</name>\n    \
+             <target>\n      <path>/var/lib/libvirt/images/e2e-pool</path>\n    \
+             </target>\n  </pool>\n</poolstate>\n",
+            "f",
+        )
+        .unwrap();
+        assert_eq!(p.kind, "dir");
+        assert_eq!(
+            p.target_path.as_deref(),
+            Some("/var/lib/libvirt/images/e2e-pool")
+        );
+        assert!(parse("<poolstate/>", "f")
+            .unwrap_err()
+            .contains("no <pool>"));
     }
 
     #[test]

@@ -865,7 +865,14 @@ mod tests {
     fn the_live_pool_definition_wins() {
         let pools = Pools::new();
         pools.write(ETC, "p", &pool_xml("dir", "p", "", "/srv/old"));
-        pools.write(RUN, "p", &pool_xml("dir", "p", "", "/srv/live"));
+        pools.write(
+            RUN,
+            "p",
+            &format!(
+                "<poolstate>{}</poolstate>",
+                pool_xml("dir", "p", "", "/srv/live")
+            ),
+        );
         let (got, _) = run_full(
             vec![disk(Some(volume("p", "v")))],
             &Settings::safe(),
