@@ -160,7 +160,12 @@ grep -qw "$(hostname)" /etc/hosts || echo "127.0.1.1 $(hostname)" >>/etc/hosts
 # so svirt's helper may read libvirt's pool definitions (libvirt's own helper
 # never reads them)
 LOCALRULE='/etc/libvirt/storage/ r, /etc/libvirt/storage/*.xml r, /run/libvirt/storage/ r, /run/libvirt/storage/*.xml r,'
-echo "$LOCALRULE" >>/etc/apparmor.d/local/usr.lib.libvirt.virt-aa-helper
+# (negative control: SVIRT_KERNEL_BREAK=poolrule leaves it out)
+if [ "${SVIRT_KERNEL_BREAK:-}" = poolrule ]; then
+	echo "  .. SVIRT_KERNEL_BREAK=poolrule: the local/ rule for the pool definitions is NOT added"
+else
+	echo "$LOCALRULE" >>/etc/apparmor.d/local/usr.lib.libvirt.virt-aa-helper
+fi
 
 # capture mode: libvirt's helper, run by an unconfined wrapper that keeps
 # each call's arguments and stdin
