@@ -14,7 +14,11 @@
 #       libvirt       Debian's own helper (the control; must stay green)
 #       true          negative control: /bin/true as the helper; `virsh start`
 #                     must fail
-# Default: ours ours-profile libvirt true (about 6 minutes under TCG).
+#       capture       what libvirt passes its helper on stdin for a
+#                     <disk type='volume'>: an unconfined wrapper (the helper
+#                     profile is unloaded) saves each call's stdin and runs
+#                     libvirt's own helper
+# Default: capture ours ours-profile libvirt true (about 7 minutes under TCG).
 #
 # Set-up (no systemd, dbus or polkit): loads /etc/apparmor.d/usr.sbin.libvirtd and
 # usr.lib.libvirt.virt-aa-helper, sets security_driver = "apparmor" in the guest's
@@ -40,6 +44,12 @@
 #      with libvirt's helper the two commits fail as expected (CONTROL_FAILS);
 #      destroy again;
 #   5. no unexpected DENIED line for libvirtd, virt-aa-helper or the domain.
+# Issue 12: the domain also has a <disk type='volume'> (vdc) from a dir pool
+# (e2e-pool, defined, built and started with virsh, a qcow2 volume made with
+# vol-create-as). With svirt's helper it is granted and QEMU holds it open;
+# with libvirt's own helper (the control) the start fails (QEMU is denied the
+# volume), and the control continues with the domain without it. Debian's
+# helper profile gets the README's local/ rule for the pool definitions.
 # Every helper call is timed from libvirtd's debug log (util.command: "About to
 # run" .. "Result", same thread) and summarised side by side with the wall time of
 # each virsh operation.
@@ -65,7 +75,7 @@ WAIT=${SVIRT_E2E_WAIT:-120}
 GUEST=${SVIRT_E2E_GUEST:-none}
 case "$GUEST" in none | boot) ;; *) echo "SVIRT_E2E_GUEST must be none or boot" >&2; exit 2 ;; esac
 MODES=("$@")
-[ ${#MODES[@]} -gt 0 ] || MODES=(ours ours-profile libvirt true)
+[ ${#MODES[@]} -gt 0 ] || MODES=(capture ours ours-profile libvirt true)
 
 HELPER=/usr/lib/libvirt/virt-aa-helper
 PDIR=/etc/apparmor.d/libvirt
@@ -90,7 +100,7 @@ for t in apparmor_parser aa-exec virsh /usr/sbin/libvirtd /usr/sbin/virtlogd qem
 	command -v "$t" >/dev/null || die "missing tool: $t"
 done
 for m in "${MODES[@]}"; do
-	case $m in ours | ours-profile | libvirt | true) ;; *) die "unknown mode '$m' (ours, ours-profile, libvirt, true)" ;; esac
+	case $m in capture | ours | ours-profile | libvirt | true) ;; *) die "unknown mode '$m' (capture, ours, ours-profile, libvirt, true)" ;; esac
 done
 if printf '%s\n' "${MODES[@]}" | grep -qx 'ours\|ours-profile'; then
 	[ -x "$OURS" ] || die "$OURS not built (cargo build --release -p virt-aa-helper -p svirt-cli)"
@@ -150,6 +160,28 @@ modprobe kvm_amd 2>/dev/null || modprobe kvm_intel 2>/dev/null
 chgrp kvm /dev/kvm && chmod 0660 /dev/kvm || die "chgrp kvm /dev/kvm"
 grep -qw "$(hostname)" /etc/hosts || echo "127.0.1.1 $(hostname)" >>/etc/hosts
 
+# issue 12: the rule the README gives for the distribution's helper profile,
+# so svirt's helper may read libvirt's pool definitions (libvirt's own helper
+# never reads them)
+LOCALRULE='/etc/libvirt/storage/ r, /etc/libvirt/storage/*.xml r, /run/libvirt/storage/ r, /run/libvirt/storage/*.xml r,'
+# (negative control: SVIRT_KERNEL_BREAK=poolrule leaves it out)
+if [ "${SVIRT_KERNEL_BREAK:-}" = poolrule ]; then
+	echo "  .. SVIRT_KERNEL_BREAK=poolrule: the local/ rule for the pool definitions is NOT added"
+else
+	echo "$LOCALRULE" >>/etc/apparmor.d/local/usr.lib.libvirt.virt-aa-helper
+fi
+
+# capture mode: libvirt's helper, run by an unconfined wrapper that keeps
+# each call's arguments and stdin
+cp /usr/lib/libvirt/virt-aa-helper "$T/libvirt-helper"
+cat >"$T/capture-helper" <<EOF
+#!/bin/sh
+f=$T/stdin-\$(/bin/date +%s%N)
+/usr/bin/printf '%s\n' "\$*" >"\$f.args"
+/usr/bin/tee "\$f.xml" | $T/libvirt-helper "\$@"
+EOF
+chmod 755 "$T/capture-helper"
+
 apparmor_parser -r /etc/apparmor.d/usr.sbin.libvirtd /etc/apparmor.d/usr.lib.libvirt.virt-aa-helper \
 	>"$T/parser.log" 2>&1 || { cat "$T/parser.log"; die "cannot load libvirt's profiles"; }
 grep -q '^libvirtd (enforce)' "$PROFILES" && grep -q '^virt-aa-helper (enforce)' "$PROFILES" ||
@@ -199,13 +231,20 @@ start_libvirtd() { # $1 = mode
 	case $mode in
 	ours | ours-profile) mount --bind "$OURS" "$HELPER" || die "bind-mount $OURS" ;;
 	true) mount --bind /bin/true "$HELPER" || die "bind-mount /bin/true" ;;
+	capture) mount --bind "$T/capture-helper" "$HELPER" || die "bind-mount the capture wrapper" ;;
 	esac
 	# the helper's profile (both are named virt-aa-helper and attach to $HELPER)
 	local hprof=/etc/apparmor.d/usr.lib.libvirt.virt-aa-helper
 	[ "$mode" = ours-profile ] && hprof=$OWNPROF
 	apparmor_parser -r "$hprof" >"$T/parser.log" 2>&1 || { cat "$T/parser.log"; die "cannot load $hprof"; }
 	HPROF_DESC=$hprof
+	if [ "$mode" = capture ]; then
+		# unconfined, so the wrapper may write its copies
+		apparmor_parser -R "$hprof" >"$T/parser.log" 2>&1 || { cat "$T/parser.log"; die "cannot unload $hprof"; }
+		HPROF_DESC="none (unloaded)"
+	fi
 	case $mode in
+	capture) want_sum=$(sha256sum <"$T/capture-helper") ;;
 	ours | ours-profile) want_sum=$(sha256sum <"$OURS") ;;
 	true) want_sum=$(sha256sum </bin/true) ;;
 	libvirt) want_sum=$(sha256sum </usr/lib/libvirt/virt-aa-helper) ;;
@@ -307,8 +346,13 @@ probe_until() { # $1 profile $2 file $3 secs $4 want(0|1)
 qemu_pid() { cat "/run/libvirt/qemu/$1.pid" 2>/dev/null; }
 loaded() { grep -q "^$1 (" "$PROFILES"; }
 
-write_domain() { # $1 name $2 uuid $3 disk $4 xml-out
-	local type=qemu boot="" cpu=""
+write_domain() { # $1 name $2 uuid $3 disk $4 xml-out [$5 = vol: add the pool volume as vdc]
+	local type=qemu boot="" cpu="" vol=""
+	[ "${5:-}" = vol ] && vol="<disk type='volume' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source pool='$POOL' volume='$VOL'/>
+      <target dev='vdc' bus='virtio'/>
+    </disk>"
 	if [ "$GUEST" = boot ]; then
 		type=kvm
 		boot="<kernel>$KERNEL</kernel>
@@ -338,6 +382,7 @@ write_domain() { # $1 name $2 uuid $3 disk $4 xml-out
       <source file='$3'/>
       <target dev='vda' bus='virtio'/>
     </disk>
+    $vol
     <controller type='usb' model='none'/>
     <controller type='scsi' index='0' model='virtio-scsi'/>
     <serial type='file'>
@@ -348,6 +393,29 @@ write_domain() { # $1 name $2 uuid $3 disk $4 xml-out
   </devices>
 </domain>
 EOF
+}
+
+# issue 12: a dir pool with one qcow2 volume, made through libvirtd (its
+# definition lands in /etc/libvirt/storage, the live one in /run/libvirt/storage)
+POOL=e2e-pool
+POOLDIR=$IMAGES/e2e-pool
+VOL=e2e-vol.qcow2
+VOLPATH=$POOLDIR/$VOL
+ensure_pool() {
+	if ! virsh -q pool-info "$POOL" >/dev/null 2>&1; then
+		virsh -q pool-define-as "$POOL" dir --target "$POOLDIR" >/dev/null &&
+			virsh -q pool-build "$POOL" >/dev/null || { fail "pool-define-as/pool-build $POOL"; return 1; }
+	fi
+	if ! virsh pool-info "$POOL" | grep -q '^State: *running'; then
+		virsh -q pool-start "$POOL" >/dev/null || { fail "pool-start $POOL"; return 1; }
+	fi
+	if ! virsh -q vol-info --pool "$POOL" "$VOL" >/dev/null 2>&1; then
+		virsh -q vol-create-as "$POOL" "$VOL" 16M --format qcow2 >/dev/null || { fail "vol-create-as $VOL"; return 1; }
+	fi
+	[ "$(virsh vol-path --pool "$POOL" "$VOL" 2>/dev/null)" = "$VOLPATH" ] ||
+		{ fail "vol-path of $VOL is '$(virsh vol-path --pool "$POOL" "$VOL" 2>&1)', want $VOLPATH"; return 1; }
+	chmod 644 "$VOLPATH"
+	info "pool $POOL (dir, $POOLDIR) running, volume $VOLPATH; definitions: $(ls /etc/libvirt/storage/$POOL.xml /run/libvirt/storage/$POOL.xml 2>&1 | tr '\n' ' ')"
 }
 
 # ------------------------------------------------------------ per mode ----
@@ -371,11 +439,31 @@ run_helper_mode() {
 		qemu-img create -q -f qcow2 "$hot" 16M &&
 		qemu-img create -q -f qcow2 "$hots" 16M || die "qemu-img create"
 	chmod 644 "$base" "$disk" "$other" "$hot" "$hots"
-	write_domain "$name" "$uuid" "$disk" "$xml"
 	mark=$(dmesg | wc -l)
 
 	start_libvirtd "$MODE"
+	ensure_pool || return
+	# issue 12: the volume disk. libvirt's own helper grants it nothing, so
+	# the control's start must fail; the control goes on without it.
+	write_domain "$name" "$uuid" "$disk" "$xml" vol
 	virsh -q define "$xml" >/dev/null || { fail "virsh define"; return; }
+	if [ "$MODE" = libvirt ]; then
+		timed start-vol virsh start "$name"
+		record
+		if [ "$RC" != 0 ] && grep -q "Permission denied" <<<"$OUT" && grep -qF "$VOLPATH" <<<"$OUT"; then
+			pass "control: with the volume disk, virsh start fails: $(echo "$OUT" | grep -m1 'Permission denied' | sed 's/^error: //' | cut -c1-200)"
+		else
+			fail "control: with the volume disk, virsh start rc $RC: $OUT"
+		fi
+		sleep 0.5
+		dmesg | tail -n +"$((mark + 1))" | grep 'apparmor="DENIED"' | grep "profile=\"$prof\"" |
+			grep -q "name=\"$VOLPATH\"" && pass "control: dmesg has a DENIED line for $prof and $VOLPATH" ||
+			fail "control: no DENIED line naming $prof and $VOLPATH"
+		virsh destroy "$name" >/dev/null 2>&1
+		virsh -q undefine "$name" >/dev/null 2>&1
+		write_domain "$name" "$uuid" "$disk" "$xml"
+		virsh -q define "$xml" >/dev/null || { fail "virsh define"; return; }
+	fi
 
 	# 1) start
 	timed start virsh start "$name"
@@ -405,6 +493,22 @@ run_helper_mode() {
 	ours-profile) [ -e "$PDIR/$prof.lock" ] && pass "$prof.lock taken under svirt's helper profile" ||
 		fail "no $prof.lock under svirt's helper profile" ;;
 	esac
+	if [ "$MODE" != libvirt ]; then
+		grep -qF "\"$VOLPATH\" rwk" "$PDIR/$prof.files" &&
+			pass ".files grants the pool volume: \"$VOLPATH\" rwk" ||
+			fail ".files lacks \"$VOLPATH\" rwk"
+		if ls -l "/proc/$pid/fd" 2>/dev/null | grep -qF -- "-> $VOLPATH"; then
+			pass "QEMU (pid $pid) holds the pool volume $VOLPATH open"
+		else
+			fail "QEMU does not hold $VOLPATH open"
+		fi
+		probe "$prof" "$VOLPATH"
+		[ $? = 0 ] && pass "under $prof: the pool volume is readable" ||
+			fail "under $prof: the pool volume is not readable: ${PROBE_ERR:-EACCES}"
+		grep -P "^$MODE\tstart\t" "$CALLS" | grep -qF "$VOLPATH" &&
+			info "libvirt named the volume in a helper call: $(grep -P "^$MODE\tstart\t" "$CALLS" | grep -F "$VOLPATH" | cut -f5)" ||
+			info "libvirt named the volume in no helper call at start (only -c/-r with the XML on stdin)"
+	fi
 	cp "$PDIR/$prof" "$T/apparmor-$name" 2>/dev/null
 	cp "$PDIR/$prof.files" "$T/apparmor-$name.files" 2>/dev/null
 	if virsh dominfo "$name" | grep -q '^Security model: *apparmor' &&
@@ -475,6 +579,11 @@ run_helper_mode() {
 		probe "$prof" "$base"
 		[ $? = 0 ] && pass "after the second start, the backing file is readable under $prof" ||
 			fail "after the second start, the backing file is not readable under $prof"
+		if [ "$MODE" != libvirt ]; then
+			probe "$prof" "$VOLPATH"
+			[ $? = 0 ] && pass "after the second start (-r), the pool volume is readable under $prof" ||
+				fail "after the second start (-r), the pool volume is not readable under $prof"
+		fi
 		block_jobs "$name" "$prof" "$disk" "$base"
 	else
 		fail "second virsh start failed: $OUT"
@@ -495,7 +604,11 @@ run_helper_mode() {
 	fi
 
 	# 5) DENIED lines
-	check_denials "$mark" "$prof" "$other" "$hot" "$hots"
+	if [ "$MODE" = libvirt ]; then
+		check_denials "$mark" "$prof" "$other" "$hot" "$hots" "$VOLPATH"
+	else
+		check_denials "$mark" "$prof" "$other" "$hot" "$hots"
+	fi
 	cp "$DEBUGLOG" "$T/libvirtd-debug-$MODE.log" 2>/dev/null
 }
 
@@ -569,8 +682,11 @@ block_jobs() { # $1 name $2 profile $3 disk $4 base
 	bj_step blockpull "blockpull" virsh blockpull "$name" vda --wait
 	bj_step blockcopy "blockcopy --transient-job --pivot" \
 		virsh blockcopy "$name" vda "$copy" --transient-job --format qcow2 --wait --pivot
+	# Only vda: the pool volume (vdc, not in the control's domain) is left out.
+	novol=""
+	[ "$MODE" != libvirt ] && novol="    <disk name='vdc' backup='no'/>"
 	printf '%s\n' "<domainbackup mode='push'>" "  <disks>" "    <disk name='vda' type='file'>" \
-		"      <driver type='qcow2'/>" "      <target file='$bk'/>" "    </disk>" "  </disks>" \
+		"      <driver type='qcow2'/>" "      <target file='$bk'/>" "    </disk>" ${novol:+"$novol"} "  </disks>" \
 		"</domainbackup>" >"$bxml"
 	if bj_step backup-begin "backup-begin (push mode) started" virsh backup-begin "$name" "$bxml"; then
 		t0=$T0
@@ -654,6 +770,48 @@ check_denials() { # $1 dmesg mark, $2 profile, $3.. files the probes expect refu
 	fi
 }
 
+# issue 12: what libvirt hands its helper on stdin for a <disk type='volume'>
+capture_mode() {
+	local name=e2e-capture uuid disk xml f src n=0
+	uuid=$(cat /proc/sys/kernel/random/uuid)
+	disk=$IMAGES/$name-disk.qcow2
+	xml=$T/$name.xml
+	qemu-img create -q -f qcow2 "$disk" 16M && chmod 644 "$disk"
+	start_libvirtd capture
+	ensure_pool || return
+	write_domain "$name" "$uuid" "$disk" "$xml" vol
+	virsh -q define "$xml" >/dev/null || { fail "virsh define"; return; }
+	rm -f "$T"/stdin-*
+	timed start virsh start "$name"
+	record
+	info "virsh start with libvirt's helper (unconfined, via the wrapper): rc $RC $(echo "$OUT" | head -2 | tr '\n' ' ' | cut -c1-200)"
+	virsh destroy "$name" >/dev/null 2>&1
+	virsh -q undefine "$name" >/dev/null 2>&1
+	for f in "$T"/stdin-*.args; do
+		[ -e "$f" ] || continue
+		n=$((n + 1))
+		info "helper call: $(cat "$f")"
+		src=$(grep -A4 "<disk type='volume'" "${f%.args}.xml" | grep '<source' | sed 's/^ *//')
+		[ -n "$src" ] && info "  its stdin's volume disk: $src"
+	done
+	[ "$n" -gt 0 ] || { fail "the wrapper captured no helper call"; return; }
+	f=$(grep -l -- '-c -u' "$T"/stdin-*.args | head -1)
+	[ -n "$f" ] || { fail "no -c call captured"; return; }
+	src=$(grep -A4 "<disk type='volume'" "${f%.args}.xml" | grep '<source' | sed 's/^ *//')
+	if [ -z "$src" ]; then
+		fail "the -c call's stdin has no volume disk"
+	elif grep -q "actualType\|file=\|dev=" <<<"$src"; then
+		fail "libvirt 9.0 passed a translated volume source on stdin (docs say it does not): $src"
+	else
+		pass "libvirt passes the volume as $src on stdin: no translated path ($n helper calls captured)"
+	fi
+	if grep -qF "$VOLPATH" "$T"/stdin-*.args; then
+		info "a helper call named $VOLPATH: $(cat $(grep -lF "$VOLPATH" "$T"/stdin-*.args) | tr '\n' ';')"
+	else
+		pass "no helper call names the volume path $VOLPATH in its arguments (no -F for it)"
+	fi
+}
+
 negative_control() {
 	local name=e2e-true uuid disk xml
 	uuid=$(cat /proc/sys/kernel/random/uuid)
@@ -681,6 +839,7 @@ for MODE in "${MODES[@]}"; do
 	t_mode=$(date +%s)
 	case $MODE in
 	true) negative_control ;;
+	capture) capture_mode ;;
 	*) run_helper_mode ;;
 	esac
 	info "mode $MODE took $(($(date +%s) - t_mode)) s"

@@ -35,6 +35,9 @@
 #       removal   virt-aa-helper -d -D (dry run) and no svirt unload (test 4)
 #       qemu      the other VM's disk is also in the VM's definition (tests 5, 6)
 #       libvirt   the local hook for Debian's abstraction is not installed (test 6)
+#       poolrule  Debian's helper profile lacks the README's local/ rule for
+#                 libvirt's pool definitions (libvirt-e2e, mode ours: the
+#                 volume disk is not granted, virsh start fails)
 #       untrusted /etc/svirt/virt-aa-helper.conf "mode = compat" (test 7: the
 #                 share of / is granted; tests 2, 3 and libvirt-e2e fail too)
 # If AAVM_OUT is set (the rig sets it), the generated profiles and the

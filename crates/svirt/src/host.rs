@@ -68,12 +68,21 @@ pub trait Host {
         target: u32,
         unit: u64,
     ) -> Option<Vec<String>>;
+
+    /// libvirt's definition of storage pool `name` (one path component),
+    /// read from `/run/libvirt/storage/<name>.xml`, else
+    /// `/etc/libvirt/storage/<name>.xml` ([`crate::pool`]); nothing else is
+    /// read. `Ok(None)` when neither exists; `Err` names the file and why
+    /// it cannot be used.
+    fn storage_pool(&self, name: &str) -> Result<Option<crate::pool::PoolDef>, String>;
 }
 
-/// The real host: the filesystem, sysfs and image headers.
+/// The real host: the filesystem, sysfs, image headers and libvirt's
+/// storage pool definitions.
 #[derive(Debug, Default, Clone)]
 pub struct RealHost {
-    /// Prefix for `/sys` and `/dev` lookups; `/` on a real host.
+    /// Prefix for `/sys`, `/dev` and storage pool lookups; `/` on a real
+    /// host.
     pub root: PathBuf,
 }
 
@@ -86,7 +95,8 @@ impl RealHost {
 }
 
 impl RealHost {
-    /// A host whose `/sys` and `/dev` live under `root` (for tests).
+    /// A host whose `/sys`, `/dev` and pool definitions live under `root`
+    /// (for tests).
     pub fn with_root(root: impl Into<PathBuf>) -> Self {
         RealHost { root: root.into() }
     }
@@ -258,6 +268,10 @@ impl Host for RealHost {
             .collect();
         nodes.sort();
         (!nodes.is_empty()).then_some(nodes)
+    }
+
+    fn storage_pool(&self, name: &str) -> Result<Option<crate::pool::PoolDef>, String> {
+        crate::pool::read(&self.root, name)
     }
 }
 

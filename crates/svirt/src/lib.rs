@@ -19,6 +19,7 @@ pub mod host;
 pub mod image;
 pub mod pipeline;
 pub mod policy;
+pub mod pool;
 pub mod resources;
 pub mod settings;
 pub mod testing;

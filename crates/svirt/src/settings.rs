@@ -137,6 +137,14 @@ pub struct Settings {
     /// (libvirt 11.3), so a missing `.files` does not stop the profile from
     /// loading. libvirt 9.0 writes `#include <…>`.
     pub include_if_exists: bool,
+    /// Grant a `<disk type='volume'>` its host path: the translated source
+    /// libvirt ≥ 11 sends (`actualType` with `file`/`dev`/`dir`), else the
+    /// path resolved from libvirt's definition of a `dir`, `fs`, `netfs`
+    /// or `logical` pool (`/run/libvirt/storage/<pool>.xml`, then
+    /// `/etc/libvirt/storage/<pool>.xml`). Pool and volume names must be
+    /// single path components. libvirt 9.0 grants nothing, so QEMU is
+    /// denied the volume.
+    pub pool_volumes: bool,
     pub layout: Layout,
 }
 
@@ -170,6 +178,7 @@ impl Settings {
             firmware_dirs: false,
             macvtap: false,
             include_if_exists: false,
+            pool_volumes: false,
             layout: Layout::default(),
         }
     }
@@ -203,6 +212,7 @@ impl Settings {
             firmware_dirs: true,
             macvtap: true,
             include_if_exists: true,
+            pool_volumes: true,
             layout: Layout::default(),
         }
     }

@@ -38,6 +38,8 @@ pub struct FakeHost {
     pub mdev_iommu_groups: BTreeMap<String, u32>,
     /// `(adapter, bus, target, unit)` → the device's `/dev/sgN` nodes.
     pub scsi_generic: BTreeMap<(String, u32, u32, u64), Vec<String>>,
+    /// Storage pool name → its definition (an `Err` is the read error).
+    pub pools: BTreeMap<String, Result<crate::pool::PoolDef, String>>,
 }
 
 impl FakeHost {
@@ -89,6 +91,20 @@ impl FakeHost {
     /// A host macvtap device `dev` with interface index `ifindex`.
     pub fn with_macvtap(mut self, dev: &str, ifindex: u32) -> Self {
         self.macvtaps.insert(dev.to_owned(), ifindex);
+        self
+    }
+
+    /// A storage pool definition: its type and target path.
+    pub fn with_pool(mut self, name: &str, kind: &str, target: &str) -> Self {
+        self.pools.insert(
+            name.to_owned(),
+            Ok(crate::pool::PoolDef {
+                kind: kind.to_owned(),
+                target_path: Some(target.to_owned()),
+                source_name: None,
+                file: format!("/etc/libvirt/storage/{name}.xml"),
+            }),
+        );
         self
     }
 
@@ -204,5 +220,9 @@ impl Host for FakeHost {
     fn is_device(&self, path: &Path) -> bool {
         self.realpath(path)
             .is_ok_and(|p| self.devices.contains(p.to_string_lossy().as_ref()))
+    }
+
+    fn storage_pool(&self, name: &str) -> Result<Option<crate::pool::PoolDef>, String> {
+        self.pools.get(name).cloned().transpose()
     }
 }

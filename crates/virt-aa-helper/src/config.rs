@@ -100,6 +100,7 @@ fn switch<'a>(settings: &'a mut Settings, key: &str) -> Option<&'a mut bool> {
         "firmware_dirs" => &mut settings.firmware_dirs,
         "macvtap" => &mut settings.macvtap,
         "include_if_exists" => &mut settings.include_if_exists,
+        "pool_volumes" => &mut settings.pool_volumes,
         _ => return None,
     })
 }
@@ -252,6 +253,7 @@ mod tests {
             "firmware_dirs",
             "macvtap",
             "include_if_exists",
+            "pool_volumes",
         ] {
             // The opposite of the safe default, whichever it is.
             let mut s = Settings::safe();

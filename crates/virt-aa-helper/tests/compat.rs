@@ -74,6 +74,18 @@ const SAFE_DIFFERENCES: &[(&str, &str)] = &[
         "escape_paths: pattern characters are escaped",
     ),
     (
+        "disk-volume",
+        "pool_volumes: a warning that the volume's pool has no definition",
+    ),
+    (
+        "disk-volume-hostile",
+        "pool_volumes: a pool name that is not one path component is refused",
+    ),
+    (
+        "disk-volume-translated",
+        "pool_volumes: the translated volume source is granted",
+    ),
+    (
         "disk-lib-prefix",
         "component_prefixes: /library is not /lib",
     ),
@@ -424,7 +436,7 @@ fn hermetic_view() {
         /usr/share/edk2 /usr/share/edk2-ovmf /usr/share/qemu /usr/share/qemu-efi \
         /usr/share/qemu-efi-aarch64 /usr/share/qemu-efi-loongarch64 /usr/share/qemu-efi-riscv64 \
         /usr/share/qemu-efi-arm /usr/share/seabios /usr/share/ipxe /usr/share/swtpm \
-        /boot /etc/pki /library; do \
+        /boot /etc/pki /library /etc/libvirt/storage /run/libvirt/storage; do \
         [ -d $d ] && [ -n \"$(ls -A $d)\" ] && echo $d: $(ls -A $d); done; \
         ls -ln /dev | awk '/^c/ {print $10, $1, $5, $6}'; \
         env | grep -E '^(LC_|LANG|LIBVIRT_)' | sort; true";

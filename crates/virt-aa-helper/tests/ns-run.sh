@@ -20,8 +20,9 @@
 #                            nvram/, swtpm/ or images/, no swtpm-localca/)
 #                            and svirt-ns-cwd/
 #   firmware and emulator data (/usr/share/OVMF, ovmf, AAVMF, edk2,
-#   edk2-ovmf, qemu, qemu-efi*, seabios, ipxe, swtpm), /boot, /etc/pki,
-#   /library
+#   edk2-ovmf, qemu, qemu-efi*, seabios, ipxe, swtpm), /boot, /etc/pki, /library,
+#   libvirt's storage pool definitions (/etc/libvirt/storage,
+#   /run/libvirt/storage)
 #                            empty, where the directory exists
 # The working directory is the empty /var/lib/svirt-ns-cwd, the same for
 # every run, so relative paths in a domain resolve to nothing and PWD is
@@ -99,7 +100,8 @@ exec env -u LANGUAGE -u LANG -u LIBVIRT_DEBUG -u LIBVIRT_LOG_FILTERS \
     for d in /sys/bus /sys/class /sys/dev /sys/kernel/iommu_groups \
         /usr/share/OVMF /usr/share/ovmf /usr/share/AAVMF /usr/share/edk2 \
         /usr/share/edk2-ovmf /usr/share/qemu /usr/share/qemu-efi* /usr/share/seabios \
-        /usr/share/ipxe /usr/share/swtpm /boot /etc/pki /library; do
+        /usr/share/ipxe /usr/share/swtpm /boot /etc/pki /library \
+        /etc/libvirt/storage /run/libvirt/storage; do
         if [ -d "$d" ]; then
             empty "$d"
         fi

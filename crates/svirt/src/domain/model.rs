@@ -298,6 +298,10 @@ pub struct StorageSource {
     /// `<source pool=… volume=…>` for volume disks.
     pub pool: Option<String>,
     pub volume: Option<String>,
+    /// A volume translated by libvirt ≥ 11 (`<source actualType=…>`): the
+    /// type of the host path in `path` (`file=`, `dev=` or `dir=`).
+    /// libvirt 9.0 never sends it, and its helper ignores it.
+    pub actual_type: Option<StorageType>,
     /// `<dataStore>`: a qcow2 external data file declared in the XML.
     pub data_store: Option<Box<StorageSource>>,
     /// Per-source `<seclabel>` elements.
@@ -316,6 +320,7 @@ impl StorageSource {
             protocol: None,
             pool: None,
             volume: None,
+            actual_type: None,
             data_store: None,
             seclabels: Vec::new(),
             backing: Backing::Unknown,

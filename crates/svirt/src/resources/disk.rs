@@ -1,15 +1,21 @@
 //! Disks (§3.2): every local layer of each disk's chain. The image the VM
 //! sees gets `rwk` (`rk` when `<readonly/>`); backing layers get `rk`. Both
 //! read-only cases carry the quiet write deny.
+//!
+//! A `<disk type='volume'>` gets nothing from libvirt 9.0. With
+//! [`crate::Settings::pool_volumes`] it is resolved to its host path (the
+//! translated source, else libvirt's pool definition, see
+//! [`crate::pool`]) and then handled exactly like a file or block disk.
 
-use super::{non_empty, Collector};
+use super::{non_empty, Collector, ResourcesError};
 use crate::domain::{Backing, StorageSource, StorageType};
-use crate::policy::{Access, Grant, HeaderField, Origin};
+use crate::policy::{path::check_component, Access, Grant, HeaderField, Origin};
+use crate::pool::VolumePath;
 
 /// libvirt's (and QEMU's) limit on the depth of a backing chain.
 pub const MAX_CHAIN_DEPTH: usize = 200;
 
-pub(super) fn add(cx: &mut Collector) {
+pub(super) fn add(cx: &mut Collector) -> Result<(), ResourcesError> {
     let domain = cx.domain;
     for (index, disk) in domain.devices.disks.iter().enumerate() {
         let Some(source) = &disk.source else {
@@ -19,6 +25,22 @@ pub(super) fn add(cx: &mut Collector) {
             continue;
         }
         let target = disk.target_dev.clone();
+        let resolved;
+        let source = if source.kind == StorageType::Volume {
+            let name = match &target {
+                Some(dev) => format!("disk {dev}"),
+                None => format!("disk {index}"),
+            };
+            match resolve_volume(cx, source, &name)? {
+                Some(r) => {
+                    resolved = r;
+                    &resolved
+                }
+                None => continue,
+            }
+        } else {
+            source
+        };
         if source.kind == StorageType::Vdpa {
             if let (true, Some(dev)) = (cx.settings.vhost_vdpa, non_empty(&source.path)) {
                 let origin = Origin::Disk {
@@ -42,6 +64,71 @@ pub(super) fn add(cx: &mut Collector) {
         };
         add_chain(cx, source, true, &layer_origin, &data_origin);
     }
+    Ok(())
+}
+
+/// The storage a volume disk stands for, as a file or block source with
+/// the disk's own access, format, labels and declared chain; `None` (with a
+/// warning where the operator should know) when it has no host path.
+/// Without [`crate::Settings::pool_volumes`]: always `None`, as libvirt
+/// 9.0. `name` names the disk in messages.
+fn resolve_volume(
+    cx: &mut Collector,
+    source: &StorageSource,
+    name: &str,
+) -> Result<Option<StorageSource>, ResourcesError> {
+    if !cx.settings.pool_volumes {
+        return Ok(None);
+    }
+    let with = |kind: StorageType, path: String| {
+        let mut r = source.clone();
+        r.kind = kind;
+        r.path = Some(path);
+        r.actual_type = None;
+        Some(r)
+    };
+    // libvirt ≥ 11: the translated source.
+    match (source.actual_type, non_empty(&source.path)) {
+        (Some(kind), Some(path)) if kind.is_local() => return Ok(with(kind, path.to_owned())),
+        (Some(_), _) => return Ok(None), // a network volume, or nothing to name
+        (None, _) => {}
+    }
+    let (Some(pool), Some(volume)) = (source.pool.as_deref(), source.volume.as_deref()) else {
+        return Ok(None); // an empty drive
+    };
+    for (what, value) in [("pool", pool), ("volume", volume)] {
+        check_component(value).map_err(|reason| ResourcesError::BadName {
+            device: format!("{name} ({what} name)"),
+            name: value.to_owned(),
+            reason,
+        })?;
+    }
+    let def = match cx.host.storage_pool(pool) {
+        Ok(Some(def)) => def,
+        Ok(None) => {
+            cx.warn(format!(
+                "{name}: storage pool {pool:?} has no definition in /run/libvirt/storage or \
+                 /etc/libvirt/storage; volume {volume:?} is not granted"
+            ));
+            return Ok(None);
+        }
+        Err(why) => {
+            cx.warn(format!(
+                "{name}: storage pool {pool:?}: {why}; volume {volume:?} is not granted"
+            ));
+            return Ok(None);
+        }
+    };
+    Ok(match def.volume_path(pool, volume) {
+        VolumePath::File(path) => with(StorageType::File, path),
+        VolumePath::Block(path) => with(StorageType::Block, path),
+        VolumePath::Unresolved(why) => {
+            cx.warn(format!(
+                "{name}: volume {volume:?} of storage pool {pool:?} is not granted: {why}"
+            ));
+            None
+        }
+    })
 }
 
 /// Grants for a storage chain: the top layer, then each backing layer,
@@ -213,6 +300,22 @@ pub fn storage_grants(
         index,
         target: None,
         layer,
+    };
+    let resolved;
+    let source = if source.kind == StorageType::Volume {
+        match resolve_volume(&mut cx, source, &format!("disk {index}")) {
+            Ok(Some(r)) => {
+                resolved = r;
+                &resolved
+            }
+            Ok(None) => return cx.out,
+            Err(e) => {
+                cx.warn(e.to_string());
+                return cx.out;
+            }
+        }
+    } else {
+        source
     };
     add_chain(&mut cx, source, true, &layer, &data);
     cx.out
@@ -627,6 +730,299 @@ mod tests {
                 &FakeHost::default()
             ),
             ["relative/1.img rwk"]
+        );
+    }
+    // ---------------------------------------------------------- volumes --
+
+    /// A fake host whose pool definitions live in a temporary directory,
+    /// as `<root>/etc/libvirt/storage` and `<root>/run/libvirt/storage`.
+    struct Pools {
+        dir: tempfile::TempDir,
+    }
+
+    impl Pools {
+        fn new() -> Pools {
+            Pools {
+                dir: tempfile::tempdir().unwrap(),
+            }
+        }
+
+        fn write(&self, dir: &str, name: &str, xml: &str) {
+            let d = self.dir.path().join(dir);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join(format!("{name}.xml")), xml).unwrap();
+        }
+
+        fn host(&self) -> FakeHost {
+            FakeHost {
+                pool_root: Some(self.dir.path().to_path_buf()),
+                ..FakeHost::default()
+            }
+        }
+    }
+
+    const ETC: &str = "etc/libvirt/storage";
+    const RUN: &str = "run/libvirt/storage";
+
+    fn pool_xml(kind: &str, name: &str, source: &str, target: &str) -> String {
+        format!(
+            "<pool type='{kind}'><name>{name}</name><source>{source}</source>\
+             <target><path>{target}</path></target></pool>"
+        )
+    }
+
+    fn volume(pool: &str, vol: &str) -> StorageSource {
+        let mut v = StorageSource::new(StorageType::Volume, None);
+        v.pool = Some(pool.into());
+        v.volume = Some(vol.into());
+        v
+    }
+
+    fn run_full(
+        disks: Vec<Disk>,
+        settings: &Settings,
+        host: &FakeHost,
+    ) -> Result<(Vec<String>, Vec<String>), crate::resources::ResourcesError> {
+        let mut d = domain("vm");
+        d.virt_type = VirtType::Lxc;
+        d.devices.disks = disks;
+        grants_for(&d, settings, host).map(|r| (show(&r.grants), r.warnings))
+    }
+
+    #[test]
+    fn volumes_of_dir_fs_netfs_and_logical_pools() {
+        let pools = Pools::new();
+        pools.write(
+            ETC,
+            "images",
+            &pool_xml("dir", "images", "", "/srv/images/"),
+        );
+        pools.write(
+            ETC,
+            "fs",
+            &pool_xml("fs", "fs", "<device path='/dev/sdb1'/>", "/mnt/fs"),
+        );
+        pools.write(
+            ETC,
+            "nfs",
+            &pool_xml(
+                "netfs",
+                "nfs",
+                "<host name='nas'/><dir path='/export'/>",
+                "/mnt/nfs",
+            ),
+        );
+        pools.write(
+            ETC,
+            "lvm",
+            &pool_xml("logical", "lvm", "<name>vg0</name>", "/dev/ignored"),
+        );
+        pools.write(ETC, "vg1", "<pool type='logical'><name>vg1</name></pool>");
+        let mut ro = volume("nfs", "iso.img");
+        ro.readonly = true;
+        let disks = vec![
+            disk(Some(volume("images", "a.qcow2"))),
+            disk(Some(volume("fs", "b.raw"))),
+            disk(Some(ro)),
+            disk(Some(volume("lvm", "lv0"))),
+            disk(Some(volume("vg1", "lv1"))),
+        ];
+        let host = pools.host();
+        let (got, warnings) = run_full(disks.clone(), &Settings::safe(), &host).unwrap();
+        assert_eq!(
+            got,
+            [
+                "/srv/images/a.qcow2 rwk",
+                "/mnt/fs/b.raw rwk",
+                "/mnt/nfs/iso.img rk +quiet-deny",
+                "/dev/vg0/lv0 rwk",
+                "/dev/vg1/lv1 rwk",
+            ]
+        );
+        assert!(warnings.is_empty(), "{warnings:?}");
+        // Each resolved volume is probed for a backing chain, like a file.
+        assert_eq!(
+            *host.probed.borrow(),
+            [
+                "/srv/images/a.qcow2",
+                "/mnt/fs/b.raw",
+                "/mnt/nfs/iso.img",
+                "/dev/vg0/lv0",
+                "/dev/vg1/lv1"
+            ]
+        );
+        // Compat mode: libvirt 9.0 grants nothing and reads no pool.
+        let host = pools.host();
+        let (got, warnings) = run_full(disks, &compat(), &host).unwrap();
+        assert!(
+            got.is_empty() && warnings.is_empty(),
+            "{got:?} {warnings:?}"
+        );
+        assert!(host.probed.borrow().is_empty());
+    }
+
+    #[test]
+    fn the_live_pool_definition_wins() {
+        let pools = Pools::new();
+        pools.write(ETC, "p", &pool_xml("dir", "p", "", "/srv/old"));
+        pools.write(
+            RUN,
+            "p",
+            &format!(
+                "<poolstate>{}</poolstate>",
+                pool_xml("dir", "p", "", "/srv/live")
+            ),
+        );
+        let (got, _) = run_full(
+            vec![disk(Some(volume("p", "v")))],
+            &Settings::safe(),
+            &pools.host(),
+        )
+        .unwrap();
+        assert_eq!(got, ["/srv/live/v rwk"]);
+    }
+
+    #[test]
+    fn volumes_with_a_backing_chain_probe_from_the_resolved_path() {
+        let pools = Pools::new();
+        pools.write(ETC, "p", &pool_xml("dir", "p", "", "/srv/p"));
+        let mut host = pools.host();
+        host.chains.insert(
+            "/srv/p/top.qcow2".into(),
+            vec![layer("/srv/p/base.qcow2", None)],
+        );
+        let (got, _) = run_full(
+            vec![disk(Some(volume("p", "top.qcow2")))],
+            &Settings::safe(),
+            &host,
+        )
+        .unwrap();
+        assert_eq!(
+            got,
+            ["/srv/p/top.qcow2 rwk", "/srv/p/base.qcow2 rk +quiet-deny"]
+        );
+    }
+
+    #[test]
+    fn unknown_pool_types_and_missing_pools_grant_nothing_with_a_warning() {
+        let pools = Pools::new();
+        pools.write(
+            ETC,
+            "ceph",
+            "<pool type='rbd'><name>ceph</name><source><name>rbd</name></source></pool>",
+        );
+        pools.write(ETC, "broken", "<pool type='dir'><target>");
+        let disks = vec![
+            disk(Some(volume("ceph", "img"))),
+            disk(Some(volume("nowhere", "img"))),
+            disk(Some(volume("broken", "img"))),
+        ];
+        let (got, warnings) = run_full(disks.clone(), &Settings::safe(), &pools.host()).unwrap();
+        assert!(got.is_empty(), "{got:?}");
+        assert_eq!(warnings.len(), 3, "{warnings:?}");
+        assert!(warnings[0].contains("disk vda") && warnings[0].contains("\"rbd\""));
+        assert!(warnings[1].contains("\"nowhere\"") && warnings[1].contains("no definition"));
+        assert!(warnings[2].contains("/etc/libvirt/storage/broken.xml"));
+        let (got, warnings) = run_full(disks, &compat(), &pools.host()).unwrap();
+        assert!(got.is_empty() && warnings.is_empty());
+    }
+
+    #[test]
+    fn hostile_pool_and_volume_names_are_refused_naming_the_disk() {
+        let pools = Pools::new();
+        // A definition a `../` could reach must never be read.
+        pools.write("etc/libvirt", "x", &pool_xml("dir", "x", "", "/srv/x"));
+        pools.write(ETC, "p", &pool_xml("dir", "p", "", "/srv/p"));
+        for (pool, vol, bad) in [
+            ("../x", "v", "../x"),
+            ("..", "v", ".."),
+            (".", "v", "."),
+            ("p", "../../etc/shadow", "../../etc/shadow"),
+            ("p", "..", ".."),
+            ("p", "a/b", "a/b"),
+        ] {
+            let e = run_full(
+                vec![disk(Some(volume(pool, vol)))],
+                &Settings::safe(),
+                &pools.host(),
+            )
+            .unwrap_err();
+            let text = e.to_string();
+            assert!(
+                text.contains("disk vda") && text.contains(&format!("{bad:?}")),
+                "{pool} {vol}: {text}"
+            );
+            // libvirt 9.0 grants nothing and so never looks at the names.
+            let (got, _) = run_full(
+                vec![disk(Some(volume(pool, vol)))],
+                &compat(),
+                &pools.host(),
+            )
+            .unwrap();
+            assert!(got.is_empty());
+        }
+    }
+
+    #[test]
+    fn a_translated_source_is_used_as_is() {
+        let mut file_vol = volume("p", "v");
+        file_vol.actual_type = Some(StorageType::File);
+        file_vol.path = Some("/srv/translated/v".into());
+        let mut block_vol = volume("lvm", "lv");
+        block_vol.actual_type = Some(StorageType::Block);
+        block_vol.path = Some("/dev/vg/lv".into());
+        block_vol.readonly = true;
+        let mut net_vol = volume("ceph", "img");
+        net_vol.actual_type = Some(StorageType::Network);
+        let disks = vec![
+            disk(Some(file_vol)),
+            disk(Some(block_vol)),
+            disk(Some(net_vol)),
+        ];
+        // No pool definitions at all: none is read.
+        let (got, warnings) =
+            run_full(disks.clone(), &Settings::safe(), &FakeHost::default()).unwrap();
+        assert_eq!(got, ["/srv/translated/v rwk", "/dev/vg/lv rk +quiet-deny"]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        // libvirt 9.0's parser ignores actualType and the path: nothing.
+        let (got, _) = run_full(disks, &compat(), &FakeHost::default()).unwrap();
+        assert!(got.is_empty(), "{got:?}");
+    }
+
+    #[test]
+    fn a_pool_over_etc_is_refused_by_the_path_checks() {
+        let pools = Pools::new();
+        pools.write(ETC, "evil", &pool_xml("dir", "evil", "", "/etc"));
+        let mut d = domain("vm");
+        d.devices.disks = vec![disk(Some(volume("evil", "shadow")))];
+        let host = pools.host();
+        let (got, _) = run_full(d.devices.disks.clone(), &Settings::safe(), &host).unwrap();
+        assert_eq!(got, ["/etc/shadow rwk"]);
+        let e = crate::pipeline::policy_for(&d, &Settings::safe(), &host, &[]).unwrap_err();
+        assert!(e.to_string().contains("/etc/shadow"), "{e}");
+    }
+
+    #[test]
+    fn storage_grants_resolve_volumes_too() {
+        let pools = Pools::new();
+        pools.write(ETC, "p", &pool_xml("dir", "p", "", "/srv/p"));
+        let d = domain("vm");
+        let r = crate::resources::storage_grants(
+            &d,
+            &volume("p", "hot.qcow2"),
+            &Settings::safe(),
+            &pools.host(),
+        );
+        assert_eq!(show(&r.grants), ["/srv/p/hot.qcow2 rwk"]);
+        let r = crate::resources::storage_grants(
+            &d,
+            &volume("p", "../x"),
+            &Settings::safe(),
+            &pools.host(),
+        );
+        assert!(
+            r.grants.is_empty() && r.warnings[0].contains("../x"),
+            "{r:?}"
         );
     }
 }

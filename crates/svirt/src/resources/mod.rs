@@ -126,7 +126,9 @@ pub fn grants_until_failure(
         needs: Needs::default(),
     };
     base::add(&mut cx);
-    disk::add(&mut cx);
+    if let Err(e) = disk::add(&mut cx) {
+        return (cx.out, Some(e));
+    }
     chardev::add(&mut cx);
     firmware::add(&mut cx);
     if let Err(e) = graphics::add(&mut cx) {

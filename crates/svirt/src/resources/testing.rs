@@ -39,6 +39,9 @@ pub struct FakeHost {
     pub scsi_generic: BTreeMap<String, Vec<String>>,
     /// Whether a VFIO group or SCSI node lookup was made (never at start).
     pub sysfs_asked: RefCell<usize>,
+    /// Where pool definitions are read from (`<root>/etc/libvirt/storage`,
+    /// `<root>/run/libvirt/storage`); none when `None`.
+    pub pool_root: Option<PathBuf>,
 }
 
 impl Host for FakeHost {
@@ -123,6 +126,13 @@ impl Host for FakeHost {
         self.scsi_generic
             .get(&format!("{adapter}:{bus}:{target}:{unit}"))
             .cloned()
+    }
+
+    fn storage_pool(&self, name: &str) -> Result<Option<crate::pool::PoolDef>, String> {
+        match &self.pool_root {
+            Some(root) => crate::pool::read(root, name),
+            None => Ok(None),
+        }
     }
 }
 

@@ -4,8 +4,7 @@
 use roxmltree::Node;
 
 use super::{
-    attr, child, first_attr, has_child, seclabels_of, DomainError, Position, Result,
-    MAX_BACKING_CHAIN_DEPTH,
+    attr, child, has_child, seclabels_of, DomainError, Position, Result, MAX_BACKING_CHAIN_DEPTH,
 };
 use crate::domain::model::{Backing, Disk, DiskDevice, StorageSource, StorageType};
 
@@ -42,8 +41,23 @@ pub(super) fn fill_source(
         StorageType::Dir => attr(src, "dir"),
         StorageType::VhostUser => attr(src, "path"),
         StorageType::Vdpa => attr(src, "dev"),
-        // A volume translated by libvirt may carry the resolved host path.
-        StorageType::Volume => first_attr(src, &["file", "dev", "dir"]),
+        // A volume translated by libvirt ≥ 11 carries the resolved host
+        // path, named by `actualType`; without it there is none.
+        StorageType::Volume => {
+            layer.actual_type = match src.attribute("actualType") {
+                Some("file") => Some(StorageType::File),
+                Some("block") => Some(StorageType::Block),
+                Some("dir") => Some(StorageType::Dir),
+                Some("network") => Some(StorageType::Network),
+                _ => None,
+            };
+            match layer.actual_type {
+                Some(StorageType::File) => attr(src, "file"),
+                Some(StorageType::Block) => attr(src, "dev"),
+                Some(StorageType::Dir) => attr(src, "dir"),
+                _ => None,
+            }
+        }
         StorageType::Network | StorageType::Nvme => None,
     };
     layer.protocol = attr(src, "protocol");
@@ -278,7 +292,9 @@ mod tests {
         }
         let d = devices(
             "<disk type='network'><source protocol='rbd' name='p/i'/></disk>\
-             <disk type='volume'><source pool='pl' volume='vol' file='/pool/vol'/></disk>",
+             <disk type='volume'><source pool='pl' volume='vol' actualType='file' file='/pool/vol'/></disk>\
+             <disk type='volume'><source pool='pl' volume='lv' actualType='block' dev='/dev/vg/lv'/></disk>\
+             <disk type='volume'><source pool='pl' volume='vol' file='/untranslated'/></disk>",
         );
         assert_eq!(
             d.disks[0].source.as_ref().unwrap().protocol.as_deref(),
@@ -288,6 +304,14 @@ mod tests {
         assert_eq!(vol.pool.as_deref(), Some("pl"));
         assert_eq!(vol.volume.as_deref(), Some("vol"));
         assert_eq!(vol.path.as_deref(), Some("/pool/vol"));
+        assert_eq!(vol.actual_type, Some(StorageType::File));
+        let lv = d.disks[2].source.as_ref().unwrap();
+        assert_eq!(lv.path.as_deref(), Some("/dev/vg/lv"));
+        assert_eq!(lv.actual_type, Some(StorageType::Block));
+        // Without actualType, a file= is not a translation (libvirt's
+        // parser reads none either).
+        let plain = d.disks[3].source.as_ref().unwrap();
+        assert_eq!((plain.path.as_deref(), plain.actual_type), (None, None));
     }
 
     #[test]
