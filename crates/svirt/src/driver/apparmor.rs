@@ -461,7 +461,9 @@ impl SecurityDriver for AppArmorDriver {
                 what: "hot-plugging an NVMe disk",
             });
         }
-        if !src.kind.is_local() || src.path.is_none() {
+        // A pool volume is resolved by the same code as at start.
+        let volume = src.kind == StorageType::Volume;
+        if !volume && (!src.kind.is_local() || src.path.is_none()) {
             return Ok(());
         }
         // The files the disk gets, decided as at start (so an image header

@@ -387,6 +387,29 @@ fn hotplug_asks_only_for_what_the_start_would_grant() {
 }
 
 #[test]
+fn hotplug_of_a_pool_volume_asks_for_its_resolved_path() {
+    let rig = Rig::new();
+    rig.loaded();
+    let host = FakeHost::new()
+        .with_pool("p", "dir", "/pools/p")
+        .with_file("/pools/p/v.raw");
+    let driver = rig.driver(host);
+    let d = domain("vm");
+    let label = generated();
+    let vm = Vm {
+        domain: &d,
+        xml: XML,
+        label: &label,
+    };
+    let mut vol = StorageSource::new(StorageType::Volume, None);
+    vol.pool = Some("p".into());
+    vol.volume = Some("v.raw".into());
+    vol.format = Some("raw".into());
+    driver.set_image_label(&vm, &vol).unwrap();
+    assert_eq!(rig.runs(), [format!("-r -u {PROFILE} -F /pools/p/v.raw")]);
+}
+
+#[test]
 fn a_missing_layer_fails_before_any_helper_run() {
     let rig = Rig::new();
     rig.loaded();
