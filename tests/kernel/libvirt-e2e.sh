@@ -659,9 +659,12 @@ block_jobs() { # $1 name $2 profile $3 disk $4 base
 	rm -f "$snap1" "$snap2" "$copy" "$bk"
 	pid0=$(qemu_pid "$name")
 	mark=$(dmesg | wc -l)
+	# The pool volume (vdc; not in the control's domain) takes no part.
+	local novol_snap=""
+	[ "$MODE" != libvirt ] && novol_snap="--diskspec vdc,snapshot=no"
 
 	bj_step snapshot "external disk-only snapshot (snapshot-create-as --disk-only --atomic --no-metadata)" \
-		virsh snapshot-create-as "$name" --disk-only --atomic --no-metadata --diskspec "vda,file=$snap1"
+		virsh snapshot-create-as "$name" --disk-only --atomic --no-metadata --diskspec "vda,file=$snap1" $novol_snap
 	# chain: snap1 -> disk -> base; commit the inner layer (disk) into base
 	bj_step commit-inner "blockcommit --top <inner layer> --base <base>" \
 		virsh blockcommit "$name" vda --top "$disk" --base "$base" --wait
@@ -678,7 +681,7 @@ block_jobs() { # $1 name $2 profile $3 disk $4 base
 		fi
 	fi
 	bj_step snapshot2 "second external disk-only snapshot" \
-		virsh snapshot-create-as "$name" --disk-only --atomic --no-metadata --diskspec "vda,file=$snap2"
+		virsh snapshot-create-as "$name" --disk-only --atomic --no-metadata --diskspec "vda,file=$snap2" $novol_snap
 	bj_step blockpull "blockpull" virsh blockpull "$name" vda --wait
 	bj_step blockcopy "blockcopy --transient-job --pivot" \
 		virsh blockcopy "$name" vda "$copy" --transient-job --format qcow2 --wait --pivot
