@@ -5,7 +5,9 @@ use libfuzzer_sys::fuzz_target;
 use svirt::audit::{parse_denial, pattern_matches};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let _ = parse_denial(text);
     if let Some((pattern, path)) = text.split_once('\n') {
         let _ = pattern_matches(pattern, path);

@@ -36,10 +36,11 @@ fn check_rules(domain: &Domain) {
         for rule in &policy.rules.rules {
             let Some(c) = &rule.canonical else { continue };
             let read_only = rule.grant.access.is_read_only();
-            let allowed = path::check_prefixes(c, read_only, PrefixMatch::Component)
-                == PathVerdict::Allowed
-                || path::is_pci_assignment_file(c)
-                || path::READ_ONLY_ENTRIES.contains(&c.as_str());
+            let allowed =
+                path::check_prefixes(c, read_only, PrefixMatch::Component, settings.firmware_dirs)
+                    == PathVerdict::Allowed
+                    || path::is_pci_assignment_file(c)
+                    || path::READ_ONLY_ENTRIES.contains(&c.as_str());
             assert!(allowed, "restricted path granted: {}", rule.text);
             if rule.grant.target.is_tree() && !path::READ_ONLY_ENTRIES.contains(&c.as_str()) {
                 assert!(
