@@ -20,25 +20,6 @@ pub const MAX_POOL_XML_BYTES: u64 = 256 * 1024;
 /// Most XML nodes accepted in a pool definition.
 pub const MAX_POOL_XML_NODES: u32 = 10_000;
 
-// O_NONBLOCK | O_NOCTTY (Linux's generic values, as in image::reader).
-const NONBLOCK_NOCTTY: i32 = if cfg!(all(
-    target_os = "linux",
-    any(
-        target_arch = "x86",
-        target_arch = "x86_64",
-        target_arch = "arm",
-        target_arch = "aarch64",
-        target_arch = "riscv64",
-        target_arch = "powerpc64",
-        target_arch = "s390x",
-        target_arch = "loongarch64"
-    )
-)) {
-    0o4000 | 0o400
-} else {
-    0
-};
-
 /// What svirt needs from a pool definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PoolDef {
@@ -172,7 +153,7 @@ pub fn read(root: &std::path::Path, name: &str) -> Result<Option<PoolDef>, Strin
             use std::os::unix::fs::OpenOptionsExt;
             std::fs::OpenOptions::new()
                 .read(true)
-                .custom_flags(NONBLOCK_NOCTTY)
+                .custom_flags(crate::image::reader::OPEN_FLAGS)
                 .open(&path)
                 .map_err(|e| format!("cannot read {shown}: {e}"))?
         };

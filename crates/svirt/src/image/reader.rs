@@ -36,7 +36,7 @@ pub struct FsImages;
 
 // Flag values from the Linux UAPI for the architectures where they are the
 // generic ones. Elsewhere we rely on the type check before the open alone.
-const OPEN_FLAGS: i32 = if cfg!(all(
+pub(crate) const OPEN_FLAGS: i32 = if cfg!(all(
     target_os = "linux",
     any(
         target_arch = "x86",
