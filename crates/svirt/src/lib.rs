@@ -17,6 +17,7 @@ pub mod domain;
 pub mod driver;
 pub mod host;
 pub mod image;
+pub mod libvirt;
 pub mod pipeline;
 pub mod policy;
 pub mod pool;

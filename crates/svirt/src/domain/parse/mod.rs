@@ -442,7 +442,7 @@ pub fn parse_domain(xml: &str, limits: &Limits) -> Result<Domain> {
 /// attribute values. On any prefix roxmltree accepts it counts exactly; on
 /// malformed input it may count high (and refuse), never low before the
 /// point where roxmltree stops with an error.
-fn check_nesting(xml: &str, max_depth: usize) -> Result<()> {
+pub(crate) fn check_nesting(xml: &str, max_depth: usize) -> Result<()> {
     let b = xml.as_bytes();
     let mut i = 0;
     let mut depth = 0usize;
