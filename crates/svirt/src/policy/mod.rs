@@ -8,6 +8,7 @@ mod name;
 pub mod path;
 mod render;
 mod rules;
+pub mod vmfiles;
 
 pub use grant::*;
 pub use name::{check_domain_name, NameError, ProfileName, LIBVIRT_NAME_FORBIDDEN, PROFILE_PREFIX};
