@@ -13,6 +13,7 @@
 
 pub mod apparmor;
 pub mod audit;
+pub mod config;
 pub mod domain;
 pub mod driver;
 pub mod host;

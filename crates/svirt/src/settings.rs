@@ -145,6 +145,11 @@ pub struct Settings {
     /// single path components. libvirt 9.0 grants nothing, so QEMU is
     /// denied the volume.
     pub pool_volumes: bool,
+    /// The operator's per-VM choices last across regenerations: the
+    /// profile includes `libvirt-<uuid>.override` (`svirt allow`) when it
+    /// exists, and is put in complain mode while `libvirt-<uuid>.complain`
+    /// (`svirt complain`) exists. libvirt has neither.
+    pub vm_overrides: bool,
     pub layout: Layout,
 }
 
@@ -179,6 +184,7 @@ impl Settings {
             macvtap: false,
             include_if_exists: false,
             pool_volumes: false,
+            vm_overrides: false,
             layout: Layout::default(),
         }
     }
@@ -213,6 +219,7 @@ impl Settings {
             macvtap: true,
             include_if_exists: true,
             pool_volumes: true,
+            vm_overrides: true,
             layout: Layout::default(),
         }
     }

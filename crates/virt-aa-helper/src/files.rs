@@ -85,6 +85,15 @@ impl ProfileFiles {
         self.dir.join(format!("{}.lock", self.name))
     }
 
+    /// `<dir>/<name>.complain`: the marker of lasting complain mode.
+    pub fn complain_marker(&self) -> PathBuf {
+        self.dir.join(format!(
+            "{}{}",
+            self.name,
+            svirt::policy::vmfiles::COMPLAIN_SUFFIX
+        ))
+    }
+
     /// `<dir>/<template>`
     pub fn template(&self, file_name: &str) -> PathBuf {
         self.dir.join(file_name)

@@ -11,7 +11,6 @@
 //! helper writes, which configuration it reads or which parser it runs.
 
 mod args;
-mod config;
 mod files;
 mod output;
 mod parser;
@@ -21,6 +20,7 @@ use std::io::Write;
 use std::os::unix::ffi::OsStringExt;
 use std::path::Path;
 use std::process::ExitCode;
+use svirt::config;
 
 use svirt::domain::DomainErrorKind;
 use svirt::host::RealHost;
@@ -218,6 +218,12 @@ fn report(f: &Failure, out: &mut Output) {
         Failure::WriteFiles(e) => {
             out.error(e.to_string());
             out.error("failed to create include file");
+        }
+        Failure::OperatorChoices(reason) => {
+            out.error(format!(
+                "cannot apply the per-VM choices of svirt allow/complain: {reason}"
+            ));
+            out.error("failed to create profile");
         }
         Failure::Parser(p) => {
             detail(out, p.to_string());

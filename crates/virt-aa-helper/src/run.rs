@@ -14,18 +14,18 @@ use svirt::domain::{parse_domain, Domain, DomainError, Limits, VirtType};
 use svirt::host::Host;
 use svirt::pipeline::{self, PipelineError};
 use svirt::policy::{
-    check_domain_name, include_line, render_profile, rules_for, Access, Diagnostic, Grant,
-    NameError, Origin, PolicyError, ProfileName, RuleSet, Target, TemplateError, VmContext,
-    FILES_HEADER,
+    apply_operator_choices, check_domain_name, include_line, render_profile, rules_for, Access,
+    Diagnostic, Grant, NameError, OperatorChoices, Origin, PolicyError, ProfileName, RuleSet,
+    Target, TemplateError, VmContext, FILES_HEADER,
 };
 use svirt::resources::ResourcesError;
 use svirt::Settings;
 
 use crate::args::{Args, Mode};
-use crate::config::{Config, ConfigError, OutputMode};
 use crate::files::{self, CreateError, FileError, ProfileFiles, MAX_FILE_BYTES};
 use crate::output::Output;
 use crate::parser::{Action, ParserFailure, Ran};
+use svirt::config::{Config, ConfigError, OutputMode};
 
 /// Largest domain XML read from stdin (libvirt's limit).
 pub const MAX_XML_BYTES: usize = 10 * 1024 * 1024;
@@ -73,6 +73,9 @@ pub enum Failure {
     ReadFiles(FileError),
     WriteFiles(FileError),
     RemoveFiles(FileError),
+    /// The profile could not be made to carry the operator's per-VM
+    /// choices (`vm_overrides`).
+    OperatorChoices(String),
     Parser(ParserFailure),
 }
 
@@ -384,12 +387,46 @@ fn create_or_replace(
     } else {
         Action::Replace
     };
-    if let Err(e) = (cx.parser)(action, &profile) {
+    let chosen = if settings.vm_overrides {
+        apply_choices(&files, &name)
+    } else {
+        Ok(())
+    };
+    if let Err(e) = chosen.and_then(|()| (cx.parser)(action, &profile).map_err(Failure::Parser)) {
         let _ = files::remove(&files.files());
         if args.mode == Mode::Create {
             let _ = files::remove(&profile);
         }
-        return Err(Failure::Parser(e));
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Makes the profile file carry the operator's per-VM choices
+/// (`vm_overrides`): the include of `.override`, and complain mode while
+/// the `.complain` marker exists. The marker only ever turns complain on,
+/// so a profile put in complain mode by hand stays so; `svirt enforce`
+/// turns it off. The file is replaced only when its text changes.
+fn apply_choices(files: &ProfileFiles, name: &ProfileName) -> Result<(), Failure> {
+    let profile = files.profile();
+    let shown = profile.display().to_string();
+    let fail = |reason: String| Failure::OperatorChoices(format!("{shown}: {reason}"));
+    let complain = files::probe(&files.complain_marker())
+        .map_err(|e| fail(e.to_string()))?
+        .is_some();
+    let Some(bytes) =
+        files::read_limited(&profile, MAX_FILE_BYTES).map_err(|e| fail(e.to_string()))?
+    else {
+        return Err(Failure::ProfileMissing);
+    };
+    let text = String::from_utf8(bytes).map_err(|_| fail("not UTF-8".to_owned()))?;
+    let choices = OperatorChoices {
+        overrides: true,
+        complain: complain.then_some(true),
+    };
+    let new = apply_operator_choices(&text, name, choices).map_err(|e| fail(e.to_string()))?;
+    if new != text {
+        files::replace_atomically(&profile, new.as_bytes()).map_err(|e| fail(e.to_string()))?;
     }
     Ok(())
 }
@@ -817,6 +854,65 @@ mod tests {
         let mut rig = Rig::new();
         rig.config = Config::default();
         rig
+    }
+
+    #[test]
+    fn operator_choices_last_across_regeneration() {
+        let rig = safe_rig();
+        let include = format!("  #include if exists <libvirt/{NAME}.override>\n");
+        let header = format!("profile {NAME} flags=(attach_disconnected");
+        rig.run(&["-c", "-u", NAME], XML).0.unwrap();
+        let profile = rig.read("").unwrap();
+        assert_eq!(profile.matches(&include).count(), 1, "{profile}");
+        assert!(profile.contains(&format!("{header}) {{")), "{profile}");
+
+        // `svirt complain` leaves a marker: the next -r puts it in the file
+        // before loading, and further runs change nothing.
+        std::fs::write(rig.path(".complain"), "").unwrap();
+        rig.run(&["-r", "-u", NAME], XML).0.unwrap();
+        let complain = rig.read("").unwrap();
+        assert!(complain.contains(&format!("{header}, complain) {{")), "{complain}");
+        assert_eq!(complain.matches(&include).count(), 1);
+        rig.run(&["-r", "-u", NAME, "-F", "/images/b.img"], XML)
+            .0
+            .unwrap();
+        assert_eq!(rig.read("").unwrap(), complain);
+        // The marker never turns complain off by its absence.
+        std::fs::remove_file(rig.path(".complain")).unwrap();
+        rig.run(&["-r", "-u", NAME], XML).0.unwrap();
+        assert_eq!(rig.read("").unwrap(), complain);
+
+        // A profile libvirt's helper (or compat mode) wrote gets the include
+        // at the next regeneration; compat mode itself never adds it.
+        let compat = Rig::new();
+        compat.run(&["-c", "-u", NAME], XML).0.unwrap();
+        std::fs::write(compat.path(".complain"), "").unwrap();
+        compat.run(&["-r", "-u", NAME], XML).0.unwrap();
+        let plain = compat.read("").unwrap();
+        assert!(!plain.contains(".override>") && !plain.contains("complain"));
+        let mut upgraded = compat;
+        upgraded.config = Config::default();
+        upgraded.run(&["-r", "-u", NAME], XML).0.unwrap();
+        let now = upgraded.read("").unwrap();
+        assert_eq!(now.matches(&include).count(), 1, "{now}");
+        assert!(now.contains(&format!("{header}, complain) {{")), "{now}");
+        // The load comes after the file is right.
+        assert_eq!(upgraded.calls.borrow().last().unwrap().0, Action::Replace);
+    }
+
+    #[test]
+    fn an_unusable_profile_header_fails_the_run_without_loading() {
+        let rig = safe_rig();
+        std::fs::write(
+            rig.dir.path().join("TEMPLATE.qemu"),
+            "\nprofile LIBVIRT_TEMPLATE\n{\n}\n",
+        )
+        .unwrap();
+        std::fs::write(rig.path(".complain"), "").unwrap();
+        let (r, _) = rig.run(&["-c", "-u", NAME], XML);
+        assert!(matches!(r, Err(Failure::OperatorChoices(_))), "{r:?}");
+        assert!(rig.calls.borrow().is_empty());
+        assert!(rig.read("").is_none() && rig.read(".files").is_none());
     }
 
     /// The dry-run `.files` rules of `xml`, or the failure and stderr.

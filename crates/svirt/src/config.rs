@@ -19,7 +19,7 @@ use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
-use svirt::Settings;
+use crate::Settings;
 
 /// The configuration file. A constant: nothing the caller controls can
 /// point the helper at another one.
@@ -101,6 +101,7 @@ fn switch<'a>(settings: &'a mut Settings, key: &str) -> Option<&'a mut bool> {
         "macvtap" => &mut settings.macvtap,
         "include_if_exists" => &mut settings.include_if_exists,
         "pool_volumes" => &mut settings.pool_volumes,
+        "vm_overrides" => &mut settings.vm_overrides,
         _ => return None,
     })
 }
@@ -254,6 +255,7 @@ mod tests {
             "macvtap",
             "include_if_exists",
             "pool_volumes",
+            "vm_overrides",
         ] {
             // The opposite of the safe default, whichever it is.
             let mut s = Settings::safe();
