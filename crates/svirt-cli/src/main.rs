@@ -16,6 +16,7 @@ mod check;
 mod exec;
 mod explain;
 mod hotplug;
+mod overrides;
 mod status;
 
 /// sVirt for AppArmor: per-VM confinement for QEMU.
@@ -46,6 +47,13 @@ enum Command {
     /// Regenerate a running VM's rules after a disk was removed from its
     /// definition (unplug).
     DetachDisk(hotplug::DetachArgs),
+    /// Allow a VM one more file, lasting across restarts: a rule in the VM's
+    /// override file, which its profile includes (`--list`, `--remove PATH`).
+    Allow(overrides::AllowArgs),
+    /// Put a VM's profile in complain mode, lasting across restarts.
+    Complain(overrides::Target),
+    /// End a VM's lasting complain mode: back to enforce mode.
+    Enforce(overrides::Target),
     /// Internal: set the next-exec label, then exec COMMAND.
     #[command(name = "__exec-label", hide = true)]
     ExecLabel(exec::ExecLabelArgs),
@@ -85,6 +93,9 @@ fn main() -> ExitCode {
         Command::Unload(args) => status::unload(&args),
         Command::AttachDisk(args) => hotplug::attach(&args),
         Command::DetachDisk(args) => hotplug::detach(&args),
+        Command::Allow(args) => overrides::allow(&args),
+        Command::Complain(args) => overrides::set_mode(&args, true),
+        Command::Enforce(args) => overrides::set_mode(&args, false),
         Command::ExecLabel(args) => Ok(exec::exec_label(&args)),
     };
     match result {

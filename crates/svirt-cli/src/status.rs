@@ -8,6 +8,9 @@ use serde_json::json;
 use svirt::apparmor::{ProcAttr, ProcessLabel, ProfileMode, SecurityFs};
 use svirt::policy::PROFILE_PREFIX;
 
+/// Where libvirt keeps per-VM policy.
+const POLICY_DIR: &str = "/etc/apparmor.d/libvirt";
+
 #[derive(Debug, clap::Args)]
 pub struct StatusArgs {
     /// Print JSON instead of a table.
@@ -75,10 +78,21 @@ pub fn vm_profiles(sfs: &SecurityFs, proc: &ProcAttr) -> Result<Vec<VmProfile>> 
 
 pub fn status(args: &StatusArgs) -> Result<ExitCode> {
     let profiles = vm_profiles(&SecurityFs::new(), &ProcAttr::new())?;
+    let dir = std::path::Path::new(POLICY_DIR);
     if args.json {
         let list: Vec<_> = profiles
             .iter()
-            .map(|p| json!({"profile": p.name, "mode": p.mode.as_str(), "pids": p.pids}))
+            .map(|p| {
+                let c = crate::overrides::choices_of(dir, &p.name);
+                json!({
+                    "profile": p.name,
+                    "mode": p.mode.as_str(),
+                    "pids": p.pids,
+                    "lasting_complain": c.complain_marker,
+                    "complain_in_file": c.complain_in_file,
+                    "overrides": c.overrides,
+                })
+            })
             .collect();
         println!(
             "{}",
@@ -87,14 +101,39 @@ pub fn status(args: &StatusArgs) -> Result<ExitCode> {
     } else if profiles.is_empty() {
         println!("no {PROFILE_PREFIX}* profiles are loaded");
     } else {
-        println!("{:<45} {:<9} PIDS", "PROFILE", "MODE");
+        println!("{:<45} {:<9} {:<20} PIDS", "PROFILE", "MODE", "CHOICES");
         for p in &profiles {
             let pids: Vec<String> = p.pids.iter().map(u32::to_string).collect();
             let name = svirt::policy::escape::inert(&p.name);
-            println!("{name:<45} {:<9} {}", p.mode.as_str(), pids.join(" "));
+            println!(
+                "{name:<45} {:<9} {:<20} {}",
+                p.mode.as_str(),
+                choices_text(&crate::overrides::choices_of(dir, &p.name)),
+                pids.join(" ")
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `complain (lasting)`, `2 overrides`, both, or `-`.
+fn choices_text(c: &crate::overrides::Choices) -> String {
+    let mut parts = Vec::new();
+    if c.complain_marker {
+        parts.push("complain(lasting)".to_owned());
+    } else if c.complain_in_file {
+        parts.push("complain(file)".to_owned());
+    }
+    match c.overrides {
+        0 => {}
+        1 => parts.push("1 override".to_owned()),
+        n => parts.push(format!("{n} overrides")),
+    }
+    if parts.is_empty() {
+        "-".to_owned()
+    } else {
+        parts.join(",")
+    }
 }
 
 pub fn label(args: &LabelArgs) -> Result<ExitCode> {

@@ -21,6 +21,7 @@ pub mod image;
 pub mod libvirt;
 pub mod pipeline;
 pub mod policy;
+pub mod policydir;
 pub mod pool;
 pub mod resources;
 pub mod settings;

@@ -11,7 +11,7 @@
 //! helper writes, which configuration it reads or which parser it runs.
 
 mod args;
-mod files;
+pub use svirt::policydir as files;
 mod output;
 mod parser;
 mod run;

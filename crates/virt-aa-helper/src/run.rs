@@ -871,7 +871,10 @@ mod tests {
         std::fs::write(rig.path(".complain"), "").unwrap();
         rig.run(&["-r", "-u", NAME], XML).0.unwrap();
         let complain = rig.read("").unwrap();
-        assert!(complain.contains(&format!("{header}, complain) {{")), "{complain}");
+        assert!(
+            complain.contains(&format!("{header}, complain) {{")),
+            "{complain}"
+        );
         assert_eq!(complain.matches(&include).count(), 1);
         rig.run(&["-r", "-u", NAME, "-F", "/images/b.img"], XML)
             .0

@@ -376,6 +376,8 @@ pub enum Origin {
     Gl,
     /// A file added by the caller (`virt-aa-helper -f/-F`, hotplug).
     Extra,
+    /// A rule the operator added for this VM (`svirt allow`).
+    Operator,
 }
 
 impl fmt::Display for Origin {
@@ -438,6 +440,7 @@ impl fmt::Display for Origin {
             Origin::Vfio => write!(f, "VFIO for assigned devices"),
             Origin::Gl => write!(f, "GL rendering libraries and devices"),
             Origin::Extra => write!(f, "file added by the caller"),
+            Origin::Operator => write!(f, "the operator's override (svirt allow)"),
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod escape;
 pub mod grammar;
 mod grant;
 mod name;
+pub mod overrides;
 pub mod path;
 mod render;
 mod rules;

@@ -22,7 +22,7 @@ use rustix::fs::{FlockOperation, RenameFlags, CWD};
 pub const POLICY_DIR: &str = "/etc/apparmor.d/libvirt";
 
 /// Largest template, `.files` or profile read or written (libvirt's limit).
-pub const MAX_FILE_BYTES: usize = svirt::policy::MAX_POLICY_FILE_BYTES;
+pub const MAX_FILE_BYTES: usize = crate::policy::MAX_POLICY_FILE_BYTES;
 
 /// How long to wait for another helper run on the same profile.
 pub const LOCK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -44,6 +44,12 @@ impl std::fmt::Display for FileError {
             self.path.display(),
             self.source
         )
+    }
+}
+
+impl std::error::Error for FileError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
     }
 }
 
@@ -85,12 +91,21 @@ impl ProfileFiles {
         self.dir.join(format!("{}.lock", self.name))
     }
 
+    /// `<dir>/<name>.override`: the operator's rules (`svirt allow`).
+    pub fn override_file(&self) -> PathBuf {
+        self.dir.join(format!(
+            "{}{}",
+            self.name,
+            crate::policy::vmfiles::OVERRIDE_SUFFIX
+        ))
+    }
+
     /// `<dir>/<name>.complain`: the marker of lasting complain mode.
     pub fn complain_marker(&self) -> PathBuf {
         self.dir.join(format!(
             "{}{}",
             self.name,
-            svirt::policy::vmfiles::COMPLAIN_SUFFIX
+            crate::policy::vmfiles::COMPLAIN_SUFFIX
         ))
     }
 
