@@ -38,6 +38,9 @@
 #       poolrule  Debian's helper profile lacks the README's local/ rule for
 #                 libvirt's pool definitions (libvirt-e2e, mode ours: the
 #                 volume disk is not granted, virsh start fails)
+#       overrides /etc/svirt/virt-aa-helper.conf "vm_overrides = false" when
+#                 the profile is recreated (overrides: the allowed file and
+#                 complain mode are lost)
 #       untrusted /etc/svirt/virt-aa-helper.conf "mode = compat" (test 7: the
 #                 share of / is granted; tests 2, 3 and libvirt-e2e fail too)
 # If AAVM_OUT is set (the rig sets it), the generated profiles and the
@@ -577,6 +580,86 @@ test_removal() {
 		fail "svirt unload of a missing profile succeeded"
 }
 
+# ============================================================== overrides ==
+# svirt allow / complain / enforce (issue 13): per-VM choices that take
+# effect at once and last across regenerations and a recreated profile.
+test_overrides() {
+	local uuid prof xml d=$W/overrides rc out
+	uuid=$(new_uuid)
+	prof=libvirt-$uuid
+	xml=$W/overrides.xml
+	mkimg "$d/boot.img" raw
+	mkimg "$d/extra.dat" raw
+	mkimg "$d/other.dat" raw
+	domain_xml vm-overrides "$uuid" "$d/boot.img:raw" >"$xml"
+	if ! probe_start overrides "$xml"; then
+		fail "svirt exec did not start the confined driver"
+		probe_stop
+		return
+	fi
+	expect OK "rw $d/boot.img" "its boot disk"
+	expect EACCES "r $d/extra.dat" "a file outside its definition, before svirt allow"
+	out=$("$SVIRT" allow --domain "$xml" "$d/extra.dat" 2>&1)
+	rc=$?
+	[ "$rc" = 0 ] && [[ $out == *"applies now"* ]] && pass "svirt allow $d/extra.dat (rc 0, reloaded)" ||
+		fail "svirt allow: rc $rc: $out"
+	expect OK "r $d/extra.dat" "the allowed file, at once"
+	expect EACCES "w $d/extra.dat" "writing the file allowed read-only"
+	expect EACCES "r $d/other.dat" "another file"
+	out=$("$SVIRT" allow --domain "$xml" --write /etc/shadow 2>&1)
+	rc=$?
+	[ "$rc" != 0 ] && [[ $out == *restricted* ]] && pass "svirt allow of /etc/shadow is refused: $out" ||
+		fail "svirt allow /etc/shadow: rc $rc: $out"
+	expect EACCES "r /etc/shadow" "/etc/shadow after the refused allow"
+
+	# A regeneration (libvirt's -r at hotplug or the next start) keeps it.
+	"$H" -r -u "$prof" <"$xml" >/dev/null 2>&1 || fail "virt-aa-helper -r failed"
+	expect OK "r $d/extra.dat" "the allowed file after virt-aa-helper -r"
+	out=$("$SVIRT" allow --domain "$xml" --write "$d/extra.dat" 2>&1) || fail "svirt allow --write: $out"
+	expect OK "w $d/extra.dat" "writing it after svirt allow --write"
+
+	# Complain mode: at once, across -r, and across a recreated profile.
+	out=$("$SVIRT" complain --domain "$xml" 2>&1) || fail "svirt complain: $out"
+	[ "$(mode_of "$prof")" = complain ] && pass "svirt complain: $prof is in complain mode" ||
+		fail "svirt complain: mode is '$(mode_of "$prof")'"
+	expect OK "r $d/other.dat" "another file in complain mode (logged, allowed)"
+	"$H" -r -u "$prof" <"$xml" >/dev/null 2>&1 || fail "virt-aa-helper -r failed"
+	[ "$(mode_of "$prof")" = complain ] && pass "still complain after virt-aa-helper -r" ||
+		fail "after virt-aa-helper -r the mode is '$(mode_of "$prof")'"
+	out=$("$SVIRT" status 2>&1)
+	[[ $out == *"$prof"*"complain(lasting)"* ]] && pass "svirt status shows the lasting complain mode" ||
+		fail "svirt status: $out"
+	probe_stop
+
+	# The VM stops (-D keeps the profile file); the file is then lost and
+	# the next start creates it from the template (-c).
+	if [ "$BREAK" = overrides ]; then
+		info "BREAK=overrides: vm_overrides = false for the recreated profile"
+		mkdir -p /etc/svirt && printf 'mode = safe\nvm_overrides = false\n' >/etc/svirt/virt-aa-helper.conf
+	fi
+	rm -f "$PDIR/$prof"
+	if ! probe_start overrides "$xml"; then
+		fail "svirt exec did not start the confined driver again"
+		probe_stop
+		return
+	fi
+	[ "$(mode_of "$prof")" = complain ] && pass "a recreated profile starts in complain mode" ||
+		fail "the recreated profile's mode is '$(mode_of "$prof")'"
+	out=$("$SVIRT" enforce --domain "$xml" 2>&1) || fail "svirt enforce: $out"
+	[ "$(mode_of "$prof")" = enforce ] && pass "svirt enforce: back to enforce" ||
+		fail "svirt enforce: mode is '$(mode_of "$prof")'"
+	expect OK "rw $d/extra.dat" "the allowed file in the recreated profile"
+	expect EACCES "r $d/other.dat" "another file, enforced again"
+	"$H" -r -u "$prof" <"$xml" >/dev/null 2>&1 || fail "virt-aa-helper -r failed"
+	[ "$(mode_of "$prof")" = enforce ] && pass "still enforce after virt-aa-helper -r" ||
+		fail "after virt-aa-helper -r the mode is '$(mode_of "$prof")'"
+	out=$("$SVIRT" allow --domain "$xml" --remove "$d/extra.dat" 2>&1) || fail "svirt allow --remove: $out"
+	expect EACCES "r $d/extra.dat" "the file after svirt allow --remove"
+	probe_stop
+	[ "$BREAK" = overrides ] && rm -f /etc/svirt/virt-aa-helper.conf
+	rm -f "$PDIR/$prof" "$PDIR/$prof".*
+}
+
 # =================================================================== 5 qemu ==
 test_qemu() { # TAG (qemu | libvirt-qemu)
 	local tag=$1 uuid prof xml d=$W/$1 other qpid spid rc i
@@ -808,6 +891,11 @@ fi
 if wanted removal; then
 	section removal "virt-aa-helper -D and svirt unload (test 4)"
 	test_removal
+	info "($(elapsed))"
+fi
+if wanted overrides; then
+	section overrides "svirt allow / complain / enforce last across regeneration (issue 13)"
+	test_overrides
 	info "($(elapsed))"
 fi
 if wanted qemu; then
