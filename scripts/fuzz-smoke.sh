@@ -12,7 +12,7 @@
 set -eu
 secs="${1:-20}"
 [ "$#" -gt 0 ] && shift
-targets="${*:-qcow2_header qed_header vmdk_header domain_xml escape_path audit_line}"
+targets="${*:-qcow2_header qed_header vmdk_header domain_xml escape_path audit_line operator_choices}"
 cd "$(dirname "$0")/../fuzz"
 # Non-empty files, as libFuzzer counts them (it skips empty files and always
 # tries the empty input anyway).

@@ -92,7 +92,7 @@ impl Overrides {
             return Err(OverrideError::TooLarge);
         }
         let mut out = Overrides::default();
-        for (index, line) in text.lines().enumerate() {
+        for (index, line) in text.split_terminator('\n').enumerate() {
             if let Some(rest) = line.strip_prefix(ENTRY_MARK.trim_end()) {
                 let (access, path) = rest
                     .strip_prefix(' ')

@@ -140,7 +140,10 @@ pub fn has_complain_flag(profile: &str, name: &ProfileName) -> Result<bool, Temp
     Ok(header_flags(&profile[header.clone()]).is_some_and(|f| f.contains(&"complain")))
 }
 
-/// The byte range of `profile <name> … {` (without the brace).
+/// The byte range of `profile <name> … {` (without the brace). Only the
+/// shape templates have is accepted: the name, optionally ` flags=(…)`,
+/// spaces, then the brace on the same line; anything else (an attachment
+/// path, text after the flags) is not edited.
 fn find_header(profile: &str, name: &ProfileName) -> Result<std::ops::Range<usize>, TemplateError> {
     let token = format!("profile {name}");
     let mut from = 0;
@@ -153,12 +156,25 @@ fn find_header(profile: &str, name: &ProfileName) -> Result<std::ops::Range<usiz
         let rest = &profile[after..line_end];
         if line_start && rest.starts_with([' ', '{']) {
             if let Some(brace) = rest.find('{') {
-                return Ok(at..after + brace);
+                if plain_header_tail(&rest[..brace]) {
+                    return Ok(at..after + brace);
+                }
             }
         }
         from = after;
     }
     Err(TemplateError::NoProfileHeader(name.to_string()))
+}
+
+/// ` flags=(a, b) ` or spaces only.
+fn plain_header_tail(tail: &str) -> bool {
+    let tail = tail.trim_matches(' ');
+    if tail.is_empty() {
+        return true;
+    }
+    tail.strip_prefix("flags=(")
+        .and_then(|t| t.strip_suffix(')'))
+        .is_some_and(|inner| !inner.contains([')', '(', '{', '}', '#']))
 }
 
 /// The flags of a header (`profile n flags=(a, b) ` → `[a, b]`).
@@ -191,17 +207,10 @@ fn set_complain_flag(
     if complain {
         kept.push("complain");
     }
-    let start = header.find(" flags=(");
-    let end = start.and_then(|s| header[s..].find(')').map(|i| s + i + 1));
-    let base = match (start, end) {
-        (Some(s), Some(e)) if s < e => format!("{}{}", &header[..s], &header[e..]),
-        _ => header.to_owned(),
-    };
-    let base = base.trim_end();
     let new_header = if kept.is_empty() {
-        format!("{base} ")
+        format!("profile {name} ")
     } else {
-        format!("{base} flags=({}) ", kept.join(", "))
+        format!("profile {name} flags=({}) ", kept.join(", "))
     };
     let mut out = String::with_capacity(profile.len() + 16);
     out.push_str(&profile[..range.start]);
@@ -344,6 +353,13 @@ mod tests {
         assert!(c.starts_with(&format!(
             "profile {n} flags=(attach_disconnected, complain) {{"
         )));
+        // Text after the flags or an attachment is not edited.
+        for odd in [
+            format!("profile {n} flags=(a)ec {{\n}}\n"),
+            format!("profile {n} /usr/bin/qemu {{\n}}\n"),
+        ] {
+            assert!(apply_operator_choices(&odd, &n, on).is_err(), "{odd}");
+        }
         // Another profile's header, or a longer name, is not this one's.
         let other = format!("profile {n}x flags=(complain) {{\n}}\n");
         assert_eq!(
@@ -351,5 +367,49 @@ mod tests {
             Err(TemplateError::NoProfileHeader(n.to_string()))
         );
         assert!(has_complain_flag(&other, &n).is_err());
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn choices() -> impl Strategy<Value = OperatorChoices> {
+            (any::<bool>(), proptest::option::of(any::<bool>())).prop_map(
+                |(overrides, complain)| OperatorChoices {
+                    overrides,
+                    complain,
+                },
+            )
+        }
+
+        proptest! {
+            /// Whatever the profile file holds (it may have been edited by
+            /// hand), applying choices never panics; when it succeeds it is
+            /// idempotent, says what was chosen, and adds no more than the
+            /// include line and the flag.
+            #[test]
+            fn choices_apply_to_any_text(
+                head in "[ -~\n]{0,40}",
+                flags in proptest::option::of("[a-z_, ]{0,30}"),
+                body in "[ -~\n]{0,60}",
+                c in choices(),
+            ) {
+                let n = name();
+                let flags = flags.map(|f| format!(" flags=({f})")).unwrap_or_default();
+                let text = format!("{head}\nprofile {n}{flags} {{\n{body}\n}}\n");
+                let once = apply_operator_choices(&text, &n, c).unwrap();
+                prop_assert_eq!(&apply_operator_choices(&once, &n, c).unwrap(), &once);
+                if let Some(complain) = c.complain {
+                    prop_assert_eq!(has_complain_flag(&once, &n).unwrap(), complain);
+                }
+                if c.overrides {
+                    let include = override_include_line(&n);
+                    prop_assert!(once.lines().any(|l| l == include));
+                }
+                prop_assert!(once.len() <= text.len() + 120);
+                // Arbitrary text: an error or a result, never a panic.
+                let _ = apply_operator_choices(&body, &n, c);
+            }
+        }
     }
 }
