@@ -592,6 +592,7 @@ run_helper_mode() {
 	record
 	[ "$RC" = 0 ] || fail "second virsh destroy: $OUT"
 	if loaded "$prof"; then fail "$prof still loaded after the second destroy"; else pass "second destroy unloaded $prof ($MS ms)"; fi
+	case $MODE in ours | ours-profile) operator_choices "$name" "$prof" "$other" ;; esac
 	virsh -q undefine "$name" >/dev/null 2>&1
 
 	# the call sequence libvirt 9.0 makes (issue 7)
@@ -753,6 +754,44 @@ hotplug_cycle() { # $1 name $2 profile $3 image $4 target $5 bus
 	*) fail "detach-disk $tgt ($bus): $img still readable under $prof (or probe error ${PROBE_ERR:-})" ;;
 	esac
 	grep -qF "\"$img\"" "$PDIR/$prof.files" && fail "$img still in $prof.files after detach"
+}
+
+# issue 13: svirt allow / complain on a stopped VM, then a start that
+# creates the profile afresh (-c): the helper, confined by this mode's
+# helper profile, must find the marker and write the include itself.
+operator_choices() { # $1 name $2 profile $3 a file the VM must stay denied
+	local name=$1 prof=$2 denied=$3 extra=$IMAGES/$1-extra.img dxml=$T/$1-live.xml out pid label
+	qemu-img create -q -f raw "$extra" 1M && chmod 644 "$extra"
+	virsh dumpxml "$name" >"$dxml" 2>/dev/null || { fail "virsh dumpxml $name"; return; }
+	out=$("$REPO/target/release/svirt" complain --domain "$dxml" 2>&1) || fail "svirt complain: $out"
+	out=$("$REPO/target/release/svirt" allow --domain "$dxml" "$extra" 2>&1) || fail "svirt allow: $out"
+	rm -f "$PDIR/$prof"
+	timed start3 virsh start "$name"
+	record
+	if [ "$RC" != 0 ]; then
+		fail "start after svirt complain/allow (profile created afresh) failed: $OUT"
+		return
+	fi
+	pid=$(qemu_pid "$name")
+	label=$(cat "/proc/$pid/attr/current" 2>/dev/null)
+	[ "$label" = "$prof (complain)" ] && pass "svirt complain lasts: a profile created afresh by the helper starts QEMU as '$label'" ||
+		fail "after svirt complain and a fresh profile, QEMU runs as '$label'"
+	grep -q "include if exists <libvirt/$prof.override>" "$PDIR/$prof" &&
+		pass "the helper wrote the override include into the new profile" ||
+		fail "the new profile has no override include"
+	out=$("$REPO/target/release/svirt" enforce --domain "$dxml" 2>&1) || fail "svirt enforce: $out"
+	label=$(cat "/proc/$pid/attr/current" 2>/dev/null)
+	[ "$label" = "$prof (enforce)" ] && pass "svirt enforce on the running VM: QEMU runs as '$label'" ||
+		fail "after svirt enforce, QEMU runs as '$label'"
+	probe "$prof" "$extra"
+	[ $? = 0 ] && pass "the file from svirt allow is readable under $prof" ||
+		fail "the file from svirt allow is not readable under $prof"
+	probe "$prof" "$denied"
+	[ $? = 1 ] && pass "another VM's disk stays denied under $prof" ||
+		fail "another VM's disk is not denied under $prof"
+	timed destroy3 virsh destroy "$name"
+	record
+	rm -f "$PDIR/$prof.complain" "$PDIR/$prof.override"
 }
 
 check_denials() { # $1 dmesg mark, $2 profile, $3.. files the probes expect refused
