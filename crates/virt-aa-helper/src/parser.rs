@@ -106,22 +106,51 @@ pub fn run(action: Action, profile: &Path) -> Result<Ran, ParserFailure> {
     run_with(&parser, action, profile)
 }
 
+/// The stand-in that `-R` reads from stdin instead of the profile file:
+/// removal only needs the profile's name (the kernel drops the profile and
+/// its children by name), and parsing the real file means preprocessing
+/// and compiling the whole abstraction just to learn that name. `None` when
+/// the file name is not a plain profile name.
+fn removal_stub(profile: &Path) -> Option<String> {
+    let name = profile.file_name()?.to_str()?;
+    let plain = name.starts_with(svirt::policy::PROFILE_PREFIX)
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    plain.then(|| format!("profile {name} {{}}\n"))
+}
+
 /// Runs `parser` (tests pass a fake one).
 pub fn run_with(parser: &Path, action: Action, profile: &Path) -> Result<Ran, ParserFailure> {
-    let status = Command::new(parser)
-        .arg(action.flag())
-        .arg(profile)
-        .env_clear()
+    let stub = (action == Action::Remove)
+        .then(|| removal_stub(profile))
+        .flatten();
+    let mut cmd = Command::new(parser);
+    cmd.arg(action.flag());
+    if stub.is_none() {
+        cmd.arg(profile);
+    }
+    cmd.env_clear()
         .env("PATH", "/sbin:/usr/sbin")
         .env("IFS", " \t\n")
-        .stdin(Stdio::null())
+        .stdin(if stub.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map_err(|source| ParserFailure::Spawn {
-            parser: parser.to_owned(),
-            source,
-        })?;
+        .stderr(Stdio::null());
+    let spawn_error = |source| ParserFailure::Spawn {
+        parser: parser.to_owned(),
+        source,
+    };
+    let mut child = cmd.spawn().map_err(spawn_error)?;
+    if let (Some(text), Some(mut stdin)) = (&stub, child.stdin.take()) {
+        use std::io::Write;
+        // A parser that exits early closes the pipe; its status tells.
+        let _ = stdin.write_all(text.as_bytes());
+    }
+    let status = child.wait().map_err(spawn_error)?;
     match status.code() {
         Some(0) => Ok(Ran::Ok),
         Some(NOT_LOADED_STATUS) if action == Action::Remove => Ok(Ran::WasNotLoaded),
@@ -165,6 +194,25 @@ mod tests {
         assert!(text.starts_with("arg:-r\narg:/x/prof\n"), "{text}");
         assert!(text.contains("PATH='/sbin:/usr/sbin'"), "{text}");
         assert!(!text.contains("HOME="), "{text}");
+    }
+
+    #[test]
+    fn removal_reads_a_stub_with_the_name_from_stdin() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let p = fake(
+            dir.path(),
+            &format!("{{ echo \"args:$*\"; /bin/cat; }} > {}", log.display()),
+        );
+        let profile = Path::new("/etc/apparmor.d/libvirt/libvirt-0a-b");
+        assert_eq!(run_with(&p, Action::Remove, profile), Ok(Ran::Ok));
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(text, "args:-R\nprofile libvirt-0a-b {}\n");
+        // Anything but a plain name is removed through the file itself.
+        let odd = Path::new("/x/libvirt-A B");
+        assert_eq!(run_with(&p, Action::Remove, odd), Ok(Ran::Ok));
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(text, "args:-R /x/libvirt-A B\n");
     }
 
     #[test]
