@@ -102,6 +102,8 @@ fn switch<'a>(settings: &'a mut Settings, key: &str) -> Option<&'a mut bool> {
         "include_if_exists" => &mut settings.include_if_exists,
         "pool_volumes" => &mut settings.pool_volumes,
         "vm_overrides" => &mut settings.vm_overrides,
+        "start_requests" => &mut settings.start_requests,
+        "unload_by_name" => &mut settings.unload_by_name,
         _ => return None,
     })
 }
@@ -256,6 +258,8 @@ mod tests {
             "include_if_exists",
             "pool_volumes",
             "vm_overrides",
+            "start_requests",
+            "unload_by_name",
         ] {
             // The opposite of the safe default, whichever it is.
             let mut s = Settings::safe();

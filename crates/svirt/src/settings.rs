@@ -150,6 +150,17 @@ pub struct Settings {
     /// exists, and is put in complain mode while `libvirt-<uuid>.complain`
     /// (`svirt complain`) exists. libvirt has neither.
     pub vm_overrides: bool,
+    /// The profile holds, from the start, the three files libvirt's QEMU
+    /// driver asks for with `-F` at every start (the per-run and channel
+    /// directory trees and the master key), and a `-F` whose rules are all
+    /// in `.files` already changes nothing and reloads nothing. libvirt
+    /// appends and recompiles the whole profile for each.
+    pub start_requests: bool,
+    /// `-R` and `-D` hand `apparmor_parser -R` a one-line stand-in with
+    /// the profile's name on stdin instead of the profile file, so
+    /// unloading compiles nothing. libvirt parses the whole profile and
+    /// its abstraction just to learn the name.
+    pub unload_by_name: bool,
     pub layout: Layout,
 }
 
@@ -185,6 +196,8 @@ impl Settings {
             include_if_exists: false,
             pool_volumes: false,
             vm_overrides: false,
+            start_requests: false,
+            unload_by_name: false,
             layout: Layout::default(),
         }
     }
@@ -220,6 +233,8 @@ impl Settings {
             include_if_exists: true,
             pool_volumes: true,
             vm_overrides: true,
+            start_requests: true,
+            unload_by_name: true,
             layout: Layout::default(),
         }
     }

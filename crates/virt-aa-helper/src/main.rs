@@ -43,12 +43,22 @@ fn main() -> ExitCode {
             let host = RealHost::new();
             let load_config = || config::load(Path::new(config::CONFIG_PATH));
             let run_parser = |action, profile: &Path| parser::run(action, profile);
+            let is_loaded = |name: &svirt::policy::ProfileName| {
+                // The distribution's helper profile cannot read the list
+                // (and would log a denial): assume loaded, since libvirt's
+                // `-F` always follows the `-c`/`-r` that loaded this `.files`.
+                files::under_libvirt_helper_profile()
+                    || svirt::apparmor::SecurityFs::new()
+                        .profile_mode(name.as_str())
+                        .map_or(true, |m| m.is_some())
+            };
             let stdin = std::io::stdin();
             let mut lock = stdin.lock();
             let mut cx = Context {
                 dir: Path::new(files::POLICY_DIR),
                 load_config: &load_config,
                 parser: &run_parser,
+                is_loaded: &is_loaded,
                 host: &host,
                 stdin: &mut lock,
                 lock_timeout: files::LOCK_TIMEOUT,

@@ -24,6 +24,8 @@ pub enum Action {
     Replace,
     /// `-R`: remove.
     Remove,
+    /// `-R` with only the profile's name on stdin (`unload_by_name`).
+    RemoveByName,
 }
 
 impl Action {
@@ -31,7 +33,7 @@ impl Action {
         match self {
             Action::Load => "-a",
             Action::Replace => "-r",
-            Action::Remove => "-R",
+            Action::Remove | Action::RemoveByName => "-R",
         }
     }
 }
@@ -122,7 +124,7 @@ fn removal_stub(profile: &Path) -> Option<String> {
 
 /// Runs `parser` (tests pass a fake one).
 pub fn run_with(parser: &Path, action: Action, profile: &Path) -> Result<Ran, ParserFailure> {
-    let stub = (action == Action::Remove)
+    let stub = (action == Action::RemoveByName)
         .then(|| removal_stub(profile))
         .flatten();
     let mut cmd = Command::new(parser);
@@ -153,7 +155,9 @@ pub fn run_with(parser: &Path, action: Action, profile: &Path) -> Result<Ran, Pa
     let status = child.wait().map_err(spawn_error)?;
     match status.code() {
         Some(0) => Ok(Ran::Ok),
-        Some(NOT_LOADED_STATUS) if action == Action::Remove => Ok(Ran::WasNotLoaded),
+        Some(NOT_LOADED_STATUS) if matches!(action, Action::Remove | Action::RemoveByName) => {
+            Ok(Ran::WasNotLoaded)
+        }
         code => Err(ParserFailure::Status {
             parser: parser.to_owned(),
             action,
@@ -205,12 +209,15 @@ mod tests {
             &format!("{{ echo \"args:$*\"; /bin/cat; }} > {}", log.display()),
         );
         let profile = Path::new("/etc/apparmor.d/libvirt/libvirt-0a-b");
-        assert_eq!(run_with(&p, Action::Remove, profile), Ok(Ran::Ok));
+        assert_eq!(run_with(&p, Action::RemoveByName, profile), Ok(Ran::Ok));
         let text = std::fs::read_to_string(&log).unwrap();
         assert_eq!(text, "args:-R\nprofile libvirt-0a-b {}\n");
-        // Anything but a plain name is removed through the file itself.
+        // libvirt's way, and anything but a plain name, use the file.
+        assert_eq!(run_with(&p, Action::Remove, profile), Ok(Ran::Ok));
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert_eq!(text, format!("args:-R {}\n", profile.display()));
         let odd = Path::new("/x/libvirt-A B");
-        assert_eq!(run_with(&p, Action::Remove, odd), Ok(Ran::Ok));
+        assert_eq!(run_with(&p, Action::RemoveByName, odd), Ok(Ran::Ok));
         let text = std::fs::read_to_string(&log).unwrap();
         assert_eq!(text, "args:-R /x/libvirt-A B\n");
     }

@@ -40,6 +40,9 @@ pub struct Context<'a> {
     pub dir: &'a Path,
     pub load_config: &'a dyn Fn() -> Result<Config, ConfigError>,
     pub parser: &'a dyn Fn(Action, &Path) -> Result<Ran, ParserFailure>,
+    /// Whether a profile is loaded in the kernel (assumed when that cannot
+    /// be read).
+    pub is_loaded: &'a dyn Fn(&ProfileName) -> bool,
     pub host: &'a dyn Host,
     pub stdin: &'a mut dyn Read,
     pub lock_timeout: Duration,
@@ -85,7 +88,7 @@ pub fn run(args: &Args, cx: &mut Context<'_>, out: &mut Output) -> Result<(), Fa
     out.verbose = config.mode == OutputMode::Safe;
     match args.mode {
         Mode::Create | Mode::Replace => create_or_replace(args, &config, cx, out),
-        Mode::Add | Mode::Remove | Mode::Delete => load_or_unload(args, cx, out),
+        Mode::Add | Mode::Remove | Mode::Delete => load_or_unload(args, &config, cx, out),
     }
 }
 
@@ -113,13 +116,20 @@ fn dry_run_remove(out: &mut Output, path: &Path) {
 }
 
 /// `-a`, `-R`, `-D`: no XML, only the parser (and, for `-D`, `.files`).
-fn load_or_unload(args: &Args, cx: &mut Context<'_>, out: &mut Output) -> Result<(), Failure> {
+fn load_or_unload(
+    args: &Args,
+    config: &Config,
+    cx: &mut Context<'_>,
+    out: &mut Output,
+) -> Result<(), Failure> {
     let files = ProfileFiles::new(cx.dir, &args.name);
     let _lock = lock(args, &files, cx)?;
     let profile = files.profile();
     let exists = files::probe(&profile).map_err(Failure::Examine)?.is_some();
     let action = if args.mode == Mode::Add {
         Action::Load
+    } else if config.settings.unload_by_name {
+        Action::RemoveByName
     } else {
         Action::Remove
     };
@@ -305,14 +315,10 @@ fn create_or_replace(
     let mut text = definition.text();
     if let Some(file) = &extra {
         let vm = pipeline::vm_context(&domain);
-        text.push_str(&extra_rules(
-            file,
-            settings,
-            cx.host,
-            out,
-            &definition,
-            &vm,
-        )?);
+        let added = extra_rules(file, settings, cx.host, out, &definition, &vm)?;
+        if !(settings.start_requests && !args.append && already_granted(&added, &text)) {
+            text.push_str(&added);
+        }
     }
 
     let files = ProfileFiles::new(cx.dir, &args.name);
@@ -342,6 +348,15 @@ fn create_or_replace(
         // Only the added file; it is checked a second time, as in libvirt.
         let vm = pipeline::vm_context(&domain);
         text = extra_rules(file, settings, cx.host, out, &definition, &vm)?;
+        if settings.start_requests && !args.dry_run {
+            // `start_requests`: nothing to append when `.files` has it all.
+            let current = files::read_limited(&files.files(), MAX_FILE_BYTES)
+                .map_err(Failure::ReadFiles)?
+                .map(|b| String::from_utf8_lossy(&b).into_owned());
+            if current.is_some_and(|c| already_granted(&text, &c)) {
+                text.clear();
+            }
+        }
     }
 
     let name = ProfileName::for_uuid(&domain.uuid);
@@ -366,9 +381,11 @@ fn create_or_replace(
         return Ok(());
     }
 
-    if !lxc {
-        write_files(&files, &text, args.append)?;
-    }
+    let changed = if lxc {
+        true
+    } else {
+        write_files(&files, &text, args.append)?
+    };
     if creating {
         let if_exists = config.settings.include_if_exists;
         if let Err(e) = create_profile(&files, &domain, &name, lxc, if_exists) {
@@ -387,6 +404,12 @@ fn create_or_replace(
     } else {
         Action::Replace
     };
+    // A `-F` that added nothing (`start_requests`): the loaded policy
+    // already is this `.files`, so there is nothing to compile.
+    if extra.is_some() && !changed && !creating && settings.start_requests && (cx.is_loaded)(&name)
+    {
+        return Ok(());
+    }
     let chosen = if settings.vm_overrides {
         apply_choices(&files, &name)
     } else {
@@ -431,9 +454,18 @@ fn apply_choices(files: &ProfileFiles, name: &ProfileName) -> Result<(), Failure
     Ok(())
 }
 
+/// Whether every rule line of `added` is already a line of `rules`.
+fn already_granted(added: &str, rules: &str) -> bool {
+    added
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .all(|l| rules.lines().any(|r| r == l))
+}
+
 /// Writes `.files`: header and rules, or (appending) the existing content
-/// and the rules. Nothing is written when the content would not change.
-pub fn write_files(files: &ProfileFiles, text: &str, append: bool) -> Result<(), Failure> {
+/// and the rules. Nothing is written when the content would not change;
+/// returns whether it was written.
+pub fn write_files(files: &ProfileFiles, text: &str, append: bool) -> Result<bool, Failure> {
     let path = files.files();
     let existing = files::read_limited(&path, MAX_FILE_BYTES).map_err(Failure::ReadFiles)?;
     let mut content = match (&existing, append) {
@@ -448,9 +480,10 @@ pub fn write_files(files: &ProfileFiles, text: &str, append: bool) -> Result<(),
         .as_deref()
         .is_some_and(|old| !old.is_empty() && old == content)
     {
-        return Ok(());
+        return Ok(false);
     }
-    files::replace_atomically(&path, &content).map_err(Failure::WriteFiles)
+    files::replace_atomically(&path, &content).map_err(Failure::WriteFiles)?;
+    Ok(true)
 }
 
 /// Makes the profile from `TEMPLATE.<type>` (svirt's own for the QEMU
@@ -496,6 +529,7 @@ mod tests {
         dir: tempfile::TempDir,
         calls: RefCell<Vec<(Action, String)>>,
         status: RefCell<Result<Ran, i32>>,
+        loaded: RefCell<bool>,
         config: Config,
         host: FakeHost,
     }
@@ -512,6 +546,7 @@ mod tests {
                 dir,
                 calls: RefCell::new(Vec::new()),
                 status: RefCell::new(Ok(Ran::Ok)),
+                loaded: RefCell::new(true),
                 config: Config {
                     mode: OutputMode::Compat,
                     settings: Settings::libvirt_compatible(),
@@ -543,10 +578,12 @@ mod tests {
                 }
             };
             let mut stdin = xml.as_bytes();
+            let is_loaded = |_: &ProfileName| *self.loaded.borrow();
             let mut cx = Context {
                 dir: self.dir.path(),
                 load_config: &load,
                 parser: &parser,
+                is_loaded: &is_loaded,
                 host,
                 stdin: &mut stdin,
                 lock_timeout: Duration::from_secs(5),
@@ -646,8 +683,12 @@ mod tests {
             .0
             .unwrap();
         let opt_in = rig.read(".files").unwrap();
-        let tail = "  \"/images/base.img\" rk,\n  \"/images/top.qcow2\" rwk,\n  \"/images/new.img\" rwk,\n";
-        assert!(opt_in.ends_with(tail), "{opt_in}");
+        // The layers keep the definition's access, and what `.files`
+        // already has is not appended again (`start_requests`).
+        assert!(!opt_in.contains("\"/images/base.img\" rwk"), "{opt_in}");
+        assert_eq!(opt_in.matches("\"/images/base.img\" rk,").count(), 1);
+        assert_eq!(opt_in.matches("\"/images/top.qcow2\" rwk,").count(), 1);
+        assert!(opt_in.ends_with("  \"/images/new.img\" rwk,\n"), "{opt_in}");
     }
 
     #[test]
@@ -901,6 +942,64 @@ mod tests {
         assert!(now.contains(&format!("{header}, complain) {{")), "{now}");
         // The load comes after the file is right.
         assert_eq!(upgraded.calls.borrow().last().unwrap().0, Action::Replace);
+    }
+
+    #[test]
+    fn start_requests_are_granted_at_once_and_their_f_calls_change_nothing() {
+        const XML7: &str = "<domain type='kvm' id='7'><name>vm</name>\
+            <uuid>00000000-0000-0000-0000-0123456789ab</uuid>\
+            <memory>1024</memory><os><type>hvm</type></os><devices>\
+            <disk type='file' device='disk'><source file='/images/a.img'/>\
+            <target dev='vda'/></disk></devices></domain>";
+        let requests = [
+            "/var/lib/libvirt/qemu/domain-7-vm/{,**}",
+            "/var/lib/libvirt/qemu/channel/target/domain-7-vm/{,**}",
+            "/var/lib/libvirt/qemu/domain-7-vm/master-key.aes",
+        ];
+        let rig = safe_rig();
+        rig.run(&["-c", "-u", NAME], XML7).0.unwrap();
+        let files = rig.read(".files").unwrap();
+        for r in requests {
+            let line = format!("  \"{r}\" rwk,\n");
+            assert!(files.contains(&line), "{line} missing from {files}");
+        }
+        let calls = rig.calls.borrow().len();
+        for r in requests {
+            rig.run(&["-r", "-u", NAME, "-F", r], XML7).0.unwrap();
+        }
+        assert_eq!(rig.calls.borrow().len(), calls, "a no-op -F ran the parser");
+        assert_eq!(rig.read(".files").unwrap(), files);
+        // A file the profile lacks is appended and loaded as before.
+        rig.run(&["-r", "-u", NAME, "-F", "/images/new.img"], XML7)
+            .0
+            .unwrap();
+        assert_eq!(rig.calls.borrow().len(), calls + 1);
+        assert!(rig
+            .read(".files")
+            .unwrap()
+            .ends_with("  \"/images/new.img\" rwk,\n"));
+        // A profile that is not loaded is loaded even when nothing changed.
+        rig.run(&["-r", "-u", NAME], XML7).0.unwrap();
+        *rig.loaded.borrow_mut() = false;
+        let before = rig.calls.borrow().len();
+        rig.run(&["-r", "-u", NAME, "-F", requests[0]], XML7)
+            .0
+            .unwrap();
+        assert_eq!(rig.calls.borrow().len(), before + 1);
+
+        // Compat mode: libvirt's behaviour, one append and one load each.
+        let compat = Rig::new();
+        compat.run(&["-c", "-u", NAME], XML7).0.unwrap();
+        assert!(!compat.read(".files").unwrap().contains("master-key"));
+        compat
+            .run(&["-r", "-u", NAME, "-F", requests[2]], XML7)
+            .0
+            .unwrap();
+        assert_eq!(compat.calls.borrow().len(), 2);
+        assert!(compat
+            .read(".files")
+            .unwrap()
+            .contains("master-key.aes\" rwk,"));
     }
 
     #[test]

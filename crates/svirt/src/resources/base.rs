@@ -3,7 +3,7 @@
 //! emitted first.
 
 use super::{short_name, Collector};
-use crate::policy::Glob::{AnyDirs, AnyFile, TunnelMigrate};
+use crate::policy::Glob::{AnyDirs, AnyFile, Subtree, TunnelMigrate};
 use crate::policy::{
     Access, Grant, Origin, PatternPart::Glob, PatternPart::Literal, PatternPart::Name,
 };
@@ -66,6 +66,59 @@ pub(super) fn add(cx: &mut Collector) {
     for (what, parts, access) in rules {
         cx.push(Grant::pattern(parts, access, Origin::Base(what)));
     }
+    if cx.settings.start_requests {
+        for (_, grant) in start_requests(cx.domain, cx.settings) {
+            cx.push(grant);
+        }
+    }
+}
+
+/// What libvirt's QEMU driver asks the helper for (`-F`) at every start,
+/// once the domain has its id (a live definition): the private per-run directory and the
+/// channel directory as trees (`/{,**}`), and the master key, each `rwk`.
+/// Written as svirt's own patterns around the VM's name, they render
+/// exactly as the helper renders those requests when the paths are
+/// canonical, so a profile made with them already holds the requests'
+/// rules and the helper's `-F` calls change nothing
+/// ([`crate::Settings::start_requests`]).
+pub fn start_requests(
+    domain: &crate::domain::Domain,
+    settings: &crate::Settings,
+) -> Vec<(&'static str, Grant)> {
+    // Without an id (a persistent definition) libvirt asks for nothing yet.
+    if !domain.virt_type.is_qemu_family() || domain.id.is_none() {
+        return Vec::new();
+    }
+    let lib = format!("{}/lib/libvirt/qemu/", settings.layout.localstatedir);
+    let dir = Name(format!("domain-{}", short_name(domain)));
+    let requests = [
+        (
+            "private run directory tree (libvirt asks at start)",
+            vec![
+                Literal(lib.clone()),
+                dir.clone(),
+                Literal("/".to_owned()),
+                Glob(Subtree),
+            ],
+        ),
+        (
+            "channel directory tree (libvirt asks at start)",
+            vec![
+                Literal(format!("{lib}channel/target/")),
+                dir.clone(),
+                Literal("/".to_owned()),
+                Glob(Subtree),
+            ],
+        ),
+        (
+            "master key (libvirt asks at start)",
+            vec![Literal(lib), dir, Literal("/master-key.aes".to_owned())],
+        ),
+    ];
+    requests
+        .into_iter()
+        .map(|(what, parts)| (what, Grant::pattern(parts, Access::RWK, Origin::Base(what))))
+        .collect()
 }
 
 #[cfg(test)]
