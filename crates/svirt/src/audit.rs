@@ -62,6 +62,22 @@ pub fn parse_stamp(line: &str) -> Option<Stamp> {
     })
 }
 
+/// The fields the kernel logs as untrusted strings: quoted, or bare hex
+/// when they hold a space, a quote or a special byte.
+const HEX_FIELDS: &[&str] = &[
+    "name",
+    "comm",
+    "profile",
+    "target",
+    "peer",
+    "exe",
+    "label",
+    "peer_label",
+    "namespace",
+    "srcname",
+    "info",
+];
+
 /// Reads the `key=value` pairs of an audit record.
 fn fields(line: &str) -> Vec<(&str, String)> {
     let mut out = Vec::new();
@@ -78,10 +94,9 @@ fn fields(line: &str) -> Vec<(&str, String)> {
         } else {
             let end = after.find(' ').unwrap_or(after.len());
             let raw = &after[..end];
-            (
-                decode_hex(raw).unwrap_or_else(|| raw.to_owned()),
-                &after[end..],
-            )
+            // Only string fields are hex-encoded; `pid=4242` is a number.
+            let decoded = HEX_FIELDS.contains(&key).then(|| decode_hex(raw)).flatten();
+            (decoded.unwrap_or_else(|| raw.to_owned()), &after[end..])
         };
         out.push((key, value));
         rest = tail;
@@ -685,6 +700,22 @@ mod tests {
         assert_eq!(
             parse_denial(line).unwrap().name.as_deref(),
             Some("/srv/vm/a b.img")
+        );
+    }
+
+    #[test]
+    fn numbers_are_not_hex() {
+        // 4242 and 1234 are valid hex too; only string fields are decoded.
+        let line =
+            r#"apparmor="DENIED" operation="open" profile="p" name=2F78 pid=4242 fsuid=1234"#;
+        let d = parse_denial(line).unwrap();
+        assert_eq!(d.pid, Some(4242));
+        assert_eq!(d.name.as_deref(), Some("/x"));
+        let line = r#"apparmor="DENIED" operation="open" profile=6C6962 comm=7120656D75 pid=12"#;
+        let d = parse_denial(line).unwrap();
+        assert_eq!(
+            (d.profile.as_str(), d.comm.as_deref()),
+            ("lib", Some("q emu"))
         );
     }
 
