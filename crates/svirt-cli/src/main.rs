@@ -38,7 +38,8 @@ enum Command {
     Status(status::StatusArgs),
     /// Print the AppArmor label of a process.
     Label(status::LabelArgs),
-    /// Explain AppArmor denials of VMs, read from dmesg or audit.log text.
+    /// Explain AppArmor denials, by VM name, with the fix for each: read
+    /// from the kernel's logs (--since TIME) or from dmesg or audit.log text.
     Explain(explain::ExplainArgs),
     /// Unload a per-VM profile from the kernel by name (no file needed).
     Unload(status::UnloadArgs),
