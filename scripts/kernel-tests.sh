@@ -1,7 +1,8 @@
 #!/bin/sh
-# The kernel suite in one command: builds the release binaries if needed, sets
-# up the AppArmor guest rig (idempotent; installs qemu-system-x86, apparmor,
-# busybox-static, kmod with apt the first time), boots ONE throw-away guest
+# The kernel suite in one command: builds the release binaries if needed and
+# the Debian package (scripts/package.sh), sets up the AppArmor guest rig
+# (idempotent; installs qemu-system-x86, apparmor, busybox-static, kmod with
+# apt the first time), boots ONE throw-away guest
 # with a stock Debian kernel and AppArmor enforcing, and runs
 # tests/kernel/suite.sh in it.  Exits non-zero if any check failed, if
 # AppArmor is not enforcing in the guest, or if the rig broke (125) or timed
@@ -22,6 +23,9 @@ cargo build --release --workspace -q
 for b in svirt virt-aa-helper; do
 	[ -x "target/release/$b" ] || { echo "kernel-tests: target/release/$b was not built" >&2; exit 1; }
 done
+# The suite's `package` section installs and removes this .deb in the guest
+# (a few seconds: the binaries above are reused).
+scripts/package.sh >/dev/null
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO=sudo

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Every test: formatting, lints, unit/integration/property/golden tests, the
-# kernel suite in a throw-away AppArmor guest, and a short fuzz smoke run when
-# cargo-fuzz is available.
+# Debian package's contents (tests/package/check-deb.sh), the kernel suite in
+# a throw-away AppArmor guest, and a short fuzz smoke run when cargo-fuzz is
+# available.
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -22,6 +23,11 @@ passed=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' "$log" | awk '{n
 # The compile-time switch: without the `apparmor` feature the driver never
 # confines.
 cargo test -q -p svirt --no-default-features --lib driver::
+# The Debian package (scripts/package.sh, a release build), checked on the
+# host; the kernel suite's `package` section installs and removes it.
+tests/package/check-deb.sh >"$log" 2>&1 || { cat "$log"; exit 1; }
+cat "$log"
+dpassed=$(sed -n 's/^check-deb: all \([0-9]*\) checks passed.*/\1/p' "$log")
 # Confinement in a real AppArmor kernel, real QEMU and real libvirt: one QEMU
 # guest boot, 7-9 minutes under TCG (tests/kernel/README.md).
 scripts/kernel-tests.sh >"$log" 2>&1 || { cat "$log"; exit 1; }
@@ -36,5 +42,5 @@ else
 	echo "test.sh: no nightly toolchain; fuzz smoke run skipped"
 fi
 echo
-echo "cargo tests: $passed passed, 0 failed; kernel suite: ${kpassed:-0} checks passed"
-echo "all: $((passed + ${kpassed:-0})) passed, 0 failed"
+echo "cargo tests: $passed passed, 0 failed; package checks: ${dpassed:-0} passed; kernel suite: ${kpassed:-0} checks passed"
+echo "all: $((passed + ${dpassed:-0} + ${kpassed:-0})) passed, 0 failed"

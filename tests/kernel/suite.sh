@@ -27,6 +27,11 @@
 #                  root and prints svirt allow / <readonly/> fixes
 #     libvirt-e2e  libvirt-e2e.sh: an unmodified libvirtd with svirt's
 #                  helper swapped in (issue 7), and libvirt's own as control
+#   8 package      the Debian package (scripts/package.sh) installed, upgraded
+#                  in place, removed and purged with dpkg: libvirt's helper
+#                  diverted and given back byte for byte, svirt's helper
+#                  profile loaded in place of Debian's and Debian's again after
+#                  removal (runs last: it replaces the helper and its profile)
 #
 # Environment (pass into the guest with AAVM_PASSENV):
 #   SVIRT_KERNEL_ONLY    space-separated test names to run (default: all)
@@ -46,6 +51,8 @@
 #                 complain mode are lost)
 #       untrusted /etc/svirt/virt-aa-helper.conf "mode = compat" (test 7: the
 #                 share of / is granted; tests 2, 3 and libvirt-e2e fail too)
+#       package   the package's postrm is repacked without its diversion
+#                 removal (test 8: libvirt's helper does not come back)
 # If AAVM_OUT is set (the rig sets it), the generated profiles and the
 # AppArmor part of dmesg are copied there.
 set -u
@@ -923,6 +930,231 @@ test_explain() {
 		pass "--domain --json: the same fix" || fail "--domain --json: no such fix in $out"
 }
 
+# ================================================================ 8 package ==
+# The Debian package of scripts/package.sh (target/debian/svirt_*.deb),
+# installed and removed with dpkg as an operator would, over Debian's
+# libvirt-daemon: the diversion, svirt's helper profile in place of Debian's,
+# the apt hook, and everything given back on removal.
+PKG_HELPER=/usr/lib/libvirt/virt-aa-helper
+PKG_DEB_PROFILE=$AADIR/usr.lib.libvirt.virt-aa-helper
+PKG_OWN_PROFILE=$AADIR/svirt.virt-aa-helper
+PKG_DISABLE=$AADIR/disable/usr.lib.libvirt.virt-aa-helper
+PKG_MARKER=/var/lib/svirt/package/disabled-distrib-helper-profile
+PKG_CONF=/etc/svirt/virt-aa-helper.conf
+
+# Which profile named virt-aa-helper confines the binary at $PKG_HELPER
+# (svirt's helper must be there): svirt's profile lets it read
+# /etc/svirt/virt-aa-helper.conf, Debian's denies that, and an unreadable
+# configuration fails every call. Prints svirt, debian or "other: ...".
+# The call is a dry run (-d -c): it prints the profile and changes nothing.
+helper_profile_kind() {
+	local out rc
+	out=$("$PKG_HELPER" -d -c -u "$PKG_PROF" <"$PKG_XML" 2>&1)
+	rc=$?
+	if [ "$rc" = 0 ] && [[ "$out" == *"$W/package/disk.qcow2"* ]]; then
+		echo svirt
+	elif [ "$rc" != 0 ] && [[ "$out" == *"$PKG_CONF"*"ermission denied"* ]]; then
+		# (root: only AppArmor can refuse it)
+		echo debian
+	else
+		echo "other: rc $rc, $(echo "$out" | head -3 | tr '\n' ' ')"
+	fi
+}
+# The same question for the profile loaded now, whatever binary is at
+# $PKG_HELPER: svirt's helper from the package is bind-mounted over it.
+loaded_helper_profile_kind() {
+	mount --bind "$PKG_ROOT$PKG_HELPER" "$PKG_HELPER" || { echo "other: bind-mount failed"; return; }
+	helper_profile_kind
+	umount "$PKG_HELPER"
+}
+diversion() { dpkg-divert --list "$PKG_HELPER"; }
+sha() { sha256sum <"$1" 2>/dev/null | cut -d' ' -f1; }
+
+test_package() {
+	local deb out rc sum0 k hook f leftover broken
+	deb=$(ls -t "$REPO"/target/debian/svirt_*.deb 2>/dev/null | head -1)
+	if [ -z "$deb" ]; then
+		fail "no target/debian/svirt_*.deb (scripts/package.sh builds it; scripts/kernel-tests.sh runs it)"
+		return
+	fi
+	if ! dpkg-query -W -f='${Status}' libvirt-daemon 2>/dev/null | grep -q 'install ok installed' ||
+		[ ! -f "$PKG_DEB_PROFILE" ]; then
+		fail "Debian's libvirt-daemon and its helper profile are not installed (scripts/install-deps.sh)"
+		return
+	fi
+	# A clean start: the helper is libvirt's, not diverted, no mount over it,
+	# no svirt file from the other sections or the README's manual steps.
+	while mountpoint -q "$PKG_HELPER"; do umount "$PKG_HELPER" || break; done
+	[ -z "$(diversion)" ] || { fail "$PKG_HELPER is diverted already: $(diversion)"; return; }
+	rm -f "$AADIR/abstractions/svirt-qemu" "$PKG_OWN_PROFILE" "$PKG_DISABLE"
+	rm -rf /var/lib/svirt
+	mkdir -p "$W/package"
+	PKG_ROOT=$W/package/root
+	rm -rf "$PKG_ROOT"
+	dpkg-deb -x "$deb" "$PKG_ROOT" || { fail "dpkg-deb -x $deb"; return; }
+	mkimg "$W/package/disk.qcow2" qcow2
+	PKG_PROF=libvirt-$(new_uuid)
+	PKG_XML=$W/package/domain.xml
+	domain_xml vm-package "${PKG_PROF#libvirt-}" "$W/package/disk.qcow2:qcow2" >"$PKG_XML"
+	mkdir -p /etc/svirt && echo "mode = safe" >"$PKG_CONF"
+	# Skip man-db's index rebuild after each dpkg run (minutes under TCG);
+	# man -w below searches the directories themselves.
+	rm -f /var/lib/man-db/auto-update
+	if [ "$BREAK" = package ]; then
+		info "BREAK=package: postrm repacked without its diversion removal"
+		rm -rf "$W/package/broken"
+		dpkg-deb -R "$deb" "$W/package/broken" &&
+			sed -i 's/^\([[:space:]]*\)remove_diversion$/\1: # BREAK=package/' "$W/package/broken/DEBIAN/postrm" &&
+			dpkg-deb --root-owner-group -b "$W/package/broken" "$W/package/svirt-broken.deb" >/dev/null &&
+			deb=$W/package/svirt-broken.deb || { fail "cannot repack the package"; return; }
+	fi
+
+	# A host with libvirt: Debian's helper profile is loaded.
+	apparmor_parser -r "$PKG_DEB_PROFILE" >"$W/package/parser.log" 2>&1 ||
+		{ fail "cannot load $PKG_DEB_PROFILE: $(cat "$W/package/parser.log")"; return; }
+	sum0=$(sha "$PKG_HELPER")
+	pass "before: libvirt $(dpkg-query -W -f='${Version}' libvirt-daemon)'s helper, sha256 ${sum0:0:16}…, $(grep '^virt-aa-helper ' "$SFS/profiles") from $PKG_DEB_PROFILE"
+	k=$(loaded_helper_profile_kind)
+	[ "$k" = debian ] && pass "the check tells Debian's profile: it denies svirt's helper its configuration" ||
+		fail "with Debian's profile loaded, the check says '$k', want debian"
+
+	# ---- install
+	out=$(dpkg -i "$deb" 2>&1)
+	rc=$?
+	[ "$rc" = 0 ] && pass "dpkg -i ${deb##*/} (rc 0)" || fail "dpkg -i ${deb##*/}: rc $rc: $(echo "$out" | tail -5 | tr '\n' ' ')"
+	info "$(echo "$out" | grep -i -e divert -e warning | tr '\n' ' ')"
+	[ "$(dpkg-query -W -f='${Status}' svirt 2>/dev/null)" = "install ok installed" ] &&
+		pass "dpkg-query: svirt $(dpkg-query -W -f='${Version}' svirt) install ok installed" ||
+		fail "svirt's status: '$(dpkg-query -W -f='${Status}' svirt 2>&1)'"
+	[ "$(diversion)" = "diversion of $PKG_HELPER to $PKG_HELPER.distrib by svirt" ] &&
+		pass "dpkg-divert --list: $(diversion)" || fail "dpkg-divert --list: '$(diversion)'"
+	[ "$(sha "$PKG_HELPER.distrib")" = "$sum0" ] && pass "libvirt's helper is kept as $PKG_HELPER.distrib, byte for byte" ||
+		fail "$PKG_HELPER.distrib: sha256 '$(sha "$PKG_HELPER.distrib")', want $sum0"
+	if [ ! -L "$PKG_HELPER" ] && cmp -s "$PKG_HELPER" "$PKG_ROOT$PKG_HELPER"; then
+		pass "$PKG_HELPER is svirt's helper (a regular file, byte for byte the package's)"
+	else
+		fail "$PKG_HELPER is not svirt's helper: $(ls -l "$PKG_HELPER")"
+	fi
+	[ -L "$PKG_DISABLE" ] && [ "$(readlink "$PKG_DISABLE")" = "$PKG_DEB_PROFILE" ] && [ -f "$PKG_MARKER" ] &&
+		pass "Debian's profile is disabled for the boot-time loader ($PKG_DISABLE -> $(readlink "$PKG_DISABLE")), marker written" ||
+		fail "disable link: '$(ls -l "$PKG_DISABLE" 2>&1)', marker: $([ -f "$PKG_MARKER" ] && echo yes || echo no)"
+	[ "$(mode_of virt-aa-helper)" = enforce ] && pass "$SFS/profiles: virt-aa-helper (enforce)" ||
+		fail "virt-aa-helper in $SFS/profiles: '$(grep '^virt-aa-helper ' "$SFS/profiles")'"
+	k=$(helper_profile_kind)
+	[ "$k" = svirt ] && pass "it is svirt's profile: a dry run through $PKG_HELPER (-d -c -u $PKG_PROF) reads $PKG_CONF and prints the profile" ||
+		fail "after install the loaded helper profile is '$k', want svirt's"
+	out=$(/usr/bin/svirt --version 2>&1)
+	[ "$out" = "svirt $(dpkg-query -W -f='${Version}' svirt)" ] && pass "/usr/bin/svirt --version: $out" ||
+		fail "/usr/bin/svirt --version: '$out'"
+	out=$(man -w svirt 2>&1; man -w svirt-attach-disk 2>&1; man -w 8 virt-aa-helper 2>&1)
+	[ "$(echo "$out" | grep -c '^/usr/share/man/man[18]/.*\.gz$')" = 3 ] && pass "man -w: $(echo "$out" | tr '\n' ' ')" ||
+		fail "man -w svirt, svirt-attach-disk, 8 virt-aa-helper: $(echo "$out" | tr '\n' ' ')"
+	for f in /usr/share/bash-completion/completions/svirt /usr/share/zsh/vendor-completions/_svirt \
+		/usr/share/fish/vendor_completions.d/svirt.fish /usr/share/svirt/policy/TEMPLATE.qemu \
+		"$AADIR/abstractions/svirt-qemu"; do
+		[ -s "$f" ] || fail "$f is missing or empty"
+	done
+	pass "completions, TEMPLATE.qemu and abstractions/svirt-qemu installed"
+
+	# ---- libvirt's upgrade: its postinst (dh_apparmor) runs exactly this,
+	# which apparmor_parser skips while the disable link exists
+	apparmor_parser -r -T -W "$PKG_DEB_PROFILE" >"$W/package/parser.log" 2>&1
+	rc=$?
+	k=$(helper_profile_kind)
+	[ "$rc" = 0 ] && [ "$k" = svirt ] &&
+		pass "libvirt's postinst reload (apparmor_parser -r -T -W) leaves svirt's profile loaded: $(tr '\n' ' ' <"$W/package/parser.log")" ||
+		fail "after libvirt's postinst reload (rc $rc: $(tr '\n' ' ' <"$W/package/parser.log")) the profile is '$k', want svirt's"
+	# Anything that loads Debian's profile past the disable link (here: from
+	# stdin) replaces svirt's until the apt hook runs after the next dpkg run.
+	apparmor_parser -r <"$PKG_DEB_PROFILE" >"$W/package/parser.log" 2>&1
+	k=$(helper_profile_kind)
+	[ "$k" = debian ] && pass "Debian's profile loaded from stdin (past the disable link) replaces svirt's" ||
+		fail "after loading Debian's profile from stdin the check says '$k', want debian: $(tr '\n' ' ' <"$W/package/parser.log")"
+	hook=$(apt-config dump DPkg::Post-Invoke | sed -n 's/^DPkg::Post-Invoke:: "\(.*\)";$/\1/p' | sed 's/\\"/"/g' | grep svirt)
+	if [ -n "$hook" ] && sh -c "$hook"; then
+		pass "apt's DPkg::Post-Invoke hook from the package ran: $hook"
+	else
+		fail "no svirt DPkg::Post-Invoke hook in apt-config dump, or it failed: '$hook'"
+	fi
+	k=$(helper_profile_kind)
+	[ "$k" = svirt ] && pass "the apt hook loaded svirt's profile again" || fail "after the apt hook the profile is '$k', want svirt's"
+
+	# ---- the same package again (an upgrade in place): idempotent
+	out=$(dpkg -i "$deb" 2>&1)
+	rc=$?
+	[ "$rc" = 0 ] && [ "$(diversion)" = "diversion of $PKG_HELPER to $PKG_HELPER.distrib by svirt" ] &&
+		[ "$(sha "$PKG_HELPER.distrib")" = "$sum0" ] && [ "$(helper_profile_kind)" = svirt ] &&
+		pass "dpkg -i again: rc 0, one diversion, libvirt's helper kept, svirt's profile loaded" ||
+		fail "dpkg -i again: rc $rc, diversion '$(diversion)', .distrib sha256 $(sha "$PKG_HELPER.distrib"): $(echo "$out" | tail -3 | tr '\n' ' ')"
+	dpkg -L svirt >"$W/package/files.list" 2>/dev/null
+
+	# ---- remove
+	out=$(dpkg -r svirt 2>&1)
+	rc=$?
+	[ "$rc" = 0 ] && pass "dpkg -r svirt (rc 0)" || fail "dpkg -r svirt: rc $rc: $(echo "$out" | tail -5 | tr '\n' ' ')"
+	[ -z "$(diversion)" ] && pass "the diversion is gone" || fail "after dpkg -r: $(diversion)"
+	[ "$(sha "$PKG_HELPER")" = "$sum0" ] && [ ! -e "$PKG_HELPER.distrib" ] &&
+		pass "$PKG_HELPER is libvirt's again, byte for byte (sha256 ${sum0:0:16}…)" ||
+		fail "$PKG_HELPER sha256 '$(sha "$PKG_HELPER")', want $sum0; .distrib $([ -e "$PKG_HELPER.distrib" ] && echo remains || echo gone)"
+	[ ! -e "$PKG_DISABLE" ] && [ ! -L "$PKG_DISABLE" ] && [ ! -e "$PKG_MARKER" ] &&
+		pass "the disable link svirt made and its marker are gone" ||
+		fail "after dpkg -r: disable link '$(ls -l "$PKG_DISABLE" 2>&1)', marker $([ -e "$PKG_MARKER" ] && echo remains || echo gone)"
+	[ ! -e "$PKG_OWN_PROFILE" ] && [ ! -e /usr/bin/svirt ] && pass "svirt's helper profile and /usr/bin/svirt are gone" ||
+		fail "after dpkg -r: $(ls "$PKG_OWN_PROFILE" /usr/bin/svirt 2>/dev/null | tr '\n' ' ')remain"
+	[ "$(mode_of virt-aa-helper)" = enforce ] && k=$(loaded_helper_profile_kind) && [ "$k" = debian ] &&
+		pass "virt-aa-helper (enforce) is Debian's profile again" ||
+		fail "after dpkg -r: virt-aa-helper '$(mode_of virt-aa-helper)', the check says '${k:-}', want Debian's"
+
+	# ---- purge: nothing of svirt's is left
+	out=$(dpkg -P svirt 2>&1)
+	rc=$?
+	[ "$rc" = 0 ] && pass "dpkg -P svirt (rc 0)" || fail "dpkg -P svirt: rc $rc: $(echo "$out" | tail -5 | tr '\n' ' ')"
+	[ -z "$(dpkg-query -W -f='${Status}' svirt 2>/dev/null | grep -v 'not-installed')" ] &&
+		pass "dpkg knows svirt no more" || fail "svirt's status after purge: $(dpkg-query -W -f='${Status}' svirt 2>&1)"
+	leftover=""
+	while read -r f; do
+		[ "$f" = "$PKG_HELPER" ] && continue # libvirt's again
+		[ -d "$f" ] && [ ! -L "$f" ] && continue # directories shared with other packages
+		[ -e "$f" ] || [ -L "$f" ] && leftover+=" $f"
+	done <"$W/package/files.list"
+	for f in /var/lib/svirt "$PKG_DISABLE" "$PKG_HELPER.distrib" /usr/share/svirt /usr/lib/svirt; do
+		[ -e "$f" ] || [ -L "$f" ] && leftover+=" $f"
+	done
+	[ -s "$W/package/files.list" ] && [ -z "$leftover" ] &&
+		pass "no file of the package's $(wc -l <"$W/package/files.list") paths remains, nor /var/lib/svirt" ||
+		fail "after purge, left over:${leftover:- (no dpkg -L list)}"
+	[ "$(sha "$PKG_HELPER")" = "$sum0" ] && [ -z "$(diversion)" ] &&
+		pass "after purge: libvirt's helper, no diversion" || fail "after purge: sha256 $(sha "$PKG_HELPER"), diversion '$(diversion)'"
+
+	# ---- a second install after the purge, and its removal
+	out=$(dpkg -i "$deb" 2>&1)
+	rc=$?
+	k=$(helper_profile_kind)
+	[ "$rc" = 0 ] && [ -n "$(diversion)" ] && [ -L "$PKG_DISABLE" ] && [ "$k" = svirt ] &&
+		pass "a second install: rc 0, diverted, Debian's profile disabled, svirt's loaded" ||
+		fail "second install: rc $rc, diversion '$(diversion)', profile '$k': $(echo "$out" | tail -3 | tr '\n' ' ')"
+	out=$(dpkg -P svirt 2>&1)
+	rc=$?
+	[ "$rc" = 0 ] && [ -z "$(diversion)" ] && [ "$(sha "$PKG_HELPER")" = "$sum0" ] && [ ! -L "$PKG_DISABLE" ] &&
+		k=$(loaded_helper_profile_kind) && [ "$k" = debian ] &&
+		pass "its purge: rc 0, libvirt's helper back byte for byte, Debian's profile loaded" ||
+		fail "second purge: rc $rc, diversion '$(diversion)', sha256 $(sha "$PKG_HELPER"), profile '${k:-}': $(echo "$out" | tail -3 | tr '\n' ' ')"
+
+	# an administrator's own disable link is kept
+	ln -s "$PKG_DEB_PROFILE" "$PKG_DISABLE"
+	dpkg -i "$deb" >/dev/null 2>&1 && dpkg -P svirt >/dev/null 2>&1
+	rc=$?
+	[ "$rc" = 0 ] && [ -L "$PKG_DISABLE" ] && [ -z "$(diversion)" ] && ! loaded virt-aa-helper &&
+		pass "an administrator's disable link survives install and purge; with Debian's profile disabled, no virt-aa-helper profile stays loaded" ||
+		fail "with an administrator's disable link: rc $rc, link $([ -L "$PKG_DISABLE" ] && echo kept || echo removed), diversion '$(diversion)', loaded: $(loaded virt-aa-helper && echo yes || echo no)"
+	rm -f "$PKG_DISABLE"
+
+	# put back what the other sections expect
+	rm -f "$PKG_CONF"
+	touch /var/lib/man-db/auto-update
+	while [ "$(diversion)" != "" ]; do dpkg-divert --package svirt --rename --remove "$PKG_HELPER" >/dev/null || break; done
+}
+
 # ================================================================== driver ==
 START=$(date +%s)
 elapsed() { echo "$(($(date +%s) - START))s"; }
@@ -997,6 +1229,14 @@ if wanted libvirt-e2e; then
 	else
 		fail "Debian's libvirt template is not installed (scripts/install-deps.sh installs libvirt-daemon-system)"
 	fi
+	use_svirt_template
+	info "($(elapsed))"
+fi
+
+# Last: it installs and removes the package over the helper and its profile.
+if wanted package; then
+	section package "the Debian package: install, upgrade, remove, purge with dpkg (test 8)"
+	test_package
 	use_svirt_template
 	info "($(elapsed))"
 fi

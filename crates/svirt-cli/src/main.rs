@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use svirt::policy::escape::inert;
 
 use anyhow::{bail, Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use serde_json::json;
 use svirt::domain::{Limits, VirtType};
 use svirt::host::RealHost;
@@ -13,6 +13,7 @@ use svirt::pipeline::{self, GeneratedProfile};
 use svirt::Settings;
 
 mod check;
+mod docs;
 mod exec;
 mod explain;
 mod hotplug;
@@ -55,9 +56,27 @@ enum Command {
     Complain(overrides::Target),
     /// End a VM's lasting complain mode: back to enforce mode.
     Enforce(overrides::Target),
+    /// Print a shell completion script for svirt (bash, zsh or fish).
+    Completions(CompletionsArgs),
     /// Internal: set the next-exec label, then exec COMMAND.
     #[command(name = "__exec-label", hide = true)]
     ExecLabel(exec::ExecLabelArgs),
+    /// Internal: write the man pages of svirt and virt-aa-helper into DIR.
+    #[command(name = "__man", hide = true)]
+    Man(ManArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    shell: docs::CompletionShell,
+}
+
+#[derive(Debug, clap::Args)]
+struct ManArgs {
+    /// Where to write svirt.1, svirt-<subcommand>.1 and virt-aa-helper.8.
+    dir: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -97,7 +116,19 @@ fn main() -> ExitCode {
         Command::Allow(args) => overrides::allow(&args),
         Command::Complain(args) => overrides::set_mode(&args, true),
         Command::Enforce(args) => overrides::set_mode(&args, false),
+        Command::Completions(args) => {
+            let script = docs::completions(args.shell, &mut Cli::command());
+            std::io::Write::write_all(&mut std::io::stdout(), &script)
+                .map(|()| ExitCode::SUCCESS)
+                .context("cannot write the completion script")
+        }
         Command::ExecLabel(args) => Ok(exec::exec_label(&args)),
+        Command::Man(args) => docs::write_man_pages(Cli::command(), &args.dir).map(|pages| {
+            for page in pages {
+                println!("{}", page.display());
+            }
+            ExitCode::SUCCESS
+        }),
     };
     match result {
         Ok(code) => code,
