@@ -12,9 +12,11 @@ use svirt::host::RealHost;
 use svirt::pipeline::{self, GeneratedProfile};
 use svirt::Settings;
 
+mod audit;
 mod check;
 mod exec;
 mod explain;
+mod gc;
 mod hotplug;
 mod status;
 
@@ -46,6 +48,13 @@ enum Command {
     /// Regenerate a running VM's rules after a disk was removed from its
     /// definition (unplug).
     DetachDisk(hotplug::DetachArgs),
+    /// Check the host's confinement as it runs: every QEMU under its own
+    /// VM's profile, no disk written by two VMs, loaded profiles matching
+    /// the running VMs. Exit 0 clean, 1 findings, 2 cannot check.
+    Audit(audit::AuditArgs),
+    /// List (and with --apply remove) the per-VM files and loaded profiles
+    /// of domains libvirt no longer defines, and stale temporaries.
+    Gc(gc::GcArgs),
     /// Internal: set the next-exec label, then exec COMMAND.
     #[command(name = "__exec-label", hide = true)]
     ExecLabel(exec::ExecLabelArgs),
@@ -85,6 +94,8 @@ fn main() -> ExitCode {
         Command::Unload(args) => status::unload(&args),
         Command::AttachDisk(args) => hotplug::attach(&args),
         Command::DetachDisk(args) => hotplug::detach(&args),
+        Command::Audit(args) => audit::run(&args),
+        Command::Gc(args) => gc::run(&args),
         Command::ExecLabel(args) => Ok(exec::exec_label(&args)),
     };
     match result {
