@@ -909,7 +909,10 @@ test_audit() {
 	kill "$pa" "$pb" 2>/dev/null
 	wait "$pa" "$pb" 2>/dev/null
 	exec {HOLD}>&-
-	for u in "$ua" "$ub" "$uc"; do "$H" -R -u "libvirt-$u" >/dev/null 2>&1; done
+	for u in "$ua" "$ub" "$uc"; do
+		"$H" -R -u "libvirt-$u" >/dev/null 2>&1
+		rm -f "$PDIR/libvirt-$u" "$PDIR/libvirt-$u".*
+	done
 	rm -f "$AADIR/abstractions/svirt-qemu.d/svirt-kernel-tests-audit"
 }
 
@@ -981,8 +984,10 @@ test_gc() {
 	loaded "libvirt-$udef" && loaded "libvirt-$urun" && pass "libvirt-$udef and libvirt-$urun stay loaded" ||
 		fail "a defined domain's profile was unloaded: def $(loaded "libvirt-$udef" && echo loaded), run $(loaded "libvirt-$urun" && echo loaded)"
 
-	for u in "$udef" "$urun"; do "$H" -R -u "libvirt-$u" >/dev/null 2>&1; done
-	rm -f "$PDIR/libvirt-$udef".*
+	for u in "$udef" "$urun"; do
+		"$H" -R -u "libvirt-$u" >/dev/null 2>&1
+		rm -f "$PDIR/libvirt-$u" "$PDIR/libvirt-$u".*
+	done
 }
 
 # ================================================================== driver ==
