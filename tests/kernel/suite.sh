@@ -25,6 +25,10 @@
 #     explain      svirt explain --since reads the kernel log (dmesg: no
 #                  journald in the guest), names the VM from a definitions
 #                  root and prints svirt allow / <readonly/> fixes
+#   9 audit      svirt audit: an unconfined fake QEMU and two VMs writing one
+#                  disk are exactly its findings (exit 1); shareable + stopped: 0
+#  10 gc         svirt gc: dry run changes nothing; --apply removes and unloads
+#                  only an undefined domain's files (and a stale temporary)
 #     libvirt-e2e  libvirt-e2e.sh: an unmodified libvirtd with svirt's
 #                  helper swapped in (issue 7), and libvirt's own as control
 #   8 package      the Debian package (scripts/package.sh) installed, upgraded
@@ -1155,6 +1159,207 @@ test_package() {
 	while [ "$(diversion)" != "" ]; do dpkg-divert --package svirt --rename --remove "$PKG_HELPER" >/dev/null || break; done
 }
 
+# ================================================================ 9 audit ==
+# Per-VM profiles left loaded by earlier tests (no process under them) would
+# be stale-profile findings and undefined domains for gc: unload them first.
+unload_stray_profiles() {
+	local p
+	for p in $(sed -n 's/^\(libvirt-[0-9a-f-]*\) (.*/\1/p' "$SFS/profiles"); do
+		if grep -qs "^$p" /proc/[0-9]*/attr/apparmor/current; then
+			info "leaving $p loaded: a process runs under it"
+		else
+			"$SVIRT" unload "$p" >/dev/null 2>&1 || info "cannot unload stray $p"
+		fi
+	done
+}
+# A type='qemu' domain with one raw disk: NAME UUID DISK [shareable]
+audit_domain_xml() {
+	echo "<domain type='qemu'><name>$1</name><uuid>$2</uuid><memory unit='KiB'>65536</memory>"
+	echo "<os><type arch='x86_64'>hvm</type></os><devices><emulator>/usr/bin/qemu-system-x86_64</emulator>"
+	echo "<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='$3'/>"
+	echo "<target dev='vda' bus='virtio'/>${4:+<shareable/>}</disk></devices></domain>"
+}
+# Its live definition, as libvirt keeps it in /run/libvirt/qemu: RUNDIR NAME UUID DISK [shareable]
+audit_domstatus() {
+	local dir=$1
+	shift
+	{
+		echo "<domstatus state='running' reason='booted' pid='1'><monitor path='/run/m.sock' type='unix'/>"
+		audit_domain_xml "$@"
+		echo "</domstatus>"
+	} >"$dir/qemu/$1.xml"
+}
+# A fake QEMU: dash copied to .../qemu-system-x86_64, blocked reading a FIFO
+# held open by this shell (no child process, so one kill stops it), with
+# libvirt's -uuid and -name.  PROFILE "" = unconfined.  Sets FAKE_PID.
+fake_qemu() { # PROFILE UUID NAME
+	local argv=("$FAKE" -c 'read x' -uuid "$2" -name "guest=$3,debug-threads=on")
+	if [ -n "$1" ]; then
+		"$SVIRT" __exec-label "$1" -- "${argv[@]}" <&"$HOLD" >/dev/null 2>&1 &
+	else
+		"${argv[@]}" <&"$HOLD" >/dev/null 2>&1 &
+	fi
+	FAKE_PID=$!
+}
+label_is() { # PID WANT: waits for the exec to happen
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ "$(cat "/proc/$1/attr/apparmor/current" 2>/dev/null)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+test_audit() {
+	local d=$W/audit ua ub uc pa pb pc rc kinds out
+	mkdir -p "$d/run/qemu" "$d/etc/qemu" "$d/bin"
+	unload_stray_profiles
+	FAKE=$d/bin/qemu-system-x86_64
+	cp /bin/dash "$FAKE"
+	echo "  $FAKE rmix," >"$AADIR/abstractions/svirt-qemu.d/svirt-kernel-tests-audit"
+	rm -f "$d/hold" && mkfifo "$d/hold" && exec {HOLD}<>"$d/hold"
+	ua=$(new_uuid) ub=$(new_uuid) uc=$(new_uuid)
+	mkimg "$d/shared.img" raw
+	mkimg "$d/c.img" raw
+	ln -s "$d/shared.img" "$d/link.img" # b names the shared disk through a link
+	audit_domstatus "$d/run" vm-a "$ua" "$d/shared.img"
+	audit_domstatus "$d/run" vm-b "$ub" "$d/link.img"
+	audit_domstatus "$d/run" vm-c "$uc" "$d/c.img"
+	local u
+	audit_domain_xml vm-a "$ua" "$d/shared.img" >"$d/$ua.xml"
+	audit_domain_xml vm-b "$ub" "$d/link.img" >"$d/$ub.xml"
+	audit_domain_xml vm-c "$uc" "$d/c.img" >"$d/$uc.xml"
+	for u in "$ua" "$ub" "$uc"; do
+		if "$H" -c -u "libvirt-$u" <"$d/$u.xml" >"$d/helper.out" 2>&1 && loaded "libvirt-$u"; then
+			pass "virt-aa-helper -c loaded libvirt-$u"
+		else
+			fail "virt-aa-helper -c libvirt-$u: $(tr '\n' ' ' <"$d/helper.out")"
+		fi
+	done
+	fake_qemu "libvirt-$ua" "$ua" vm-a && pa=$FAKE_PID
+	fake_qemu "libvirt-$ub" "$ub" vm-b && pb=$FAKE_PID
+	fake_qemu "" "$uc" vm-c && pc=$FAKE_PID
+	if label_is "$pa" "libvirt-$ua (enforce)" && label_is "$pb" "libvirt-$ub (enforce)" &&
+		[ "$(readlink "/proc/$pa/exe")" = "$FAKE" ] && [ "$(cat "/proc/$pc/attr/apparmor/current")" = unconfined ]; then
+		pass "fake QEMUs: $pa under libvirt-$ua, $pb under libvirt-$ub, $pc unconfined"
+	else
+		fail "fake QEMUs did not start as wanted: $pa '$(cat "/proc/$pa/attr/apparmor/current" 2>&1)', $pb '$(cat "/proc/$pb/attr/apparmor/current" 2>&1)', $pc '$(cat "/proc/$pc/attr/apparmor/current" 2>&1)'"
+	fi
+
+	local dirs=(--libvirt-config "$d/etc" --libvirt-state "$d/run")
+	"$SVIRT" audit --json "${dirs[@]}" >"$d/audit1.json" 2>"$d/audit1.err"
+	rc=$?
+	"$SVIRT" audit "${dirs[@]}" >"$d/audit1.txt" 2>&1
+	kinds=$(jq -r '[.findings[] | select(.note | not) | .kind] | join(" ")' "$d/audit1.json" 2>&1)
+	if [ "$rc" = 1 ] && [ "$kinds" = "unconfined shared-disk" ]; then
+		pass "svirt audit exits 1 with exactly: unconfined, shared-disk"
+	else
+		fail "svirt audit: rc $rc, findings '$kinds' (want 1, 'unconfined shared-disk'); $(tr '\n' ' ' <"$d/audit1.txt") $(cat "$d/audit1.err")"
+	fi
+	out=$(jq -r '.findings[] | select(.kind == "unconfined") | "\(.pids) \(.vms[0].uuid) \(.vms[0].name)"' "$d/audit1.json" 2>&1)
+	[ "$out" = "[$pc] $uc vm-c" ] && pass "the unconfined finding names pid $pc and vm-c ($uc)" ||
+		fail "the unconfined finding: '$out', want '[$pc] $uc vm-c'"
+	out=$(jq -r '.findings[] | select(.kind == "shared-disk") | "\(.file) \([.vms[].uuid] | sort | join(","))"' "$d/audit1.json" 2>&1)
+	local want_vms
+	want_vms=$(printf '%s\n' "$ua" "$ub" | sort | paste -sd,)
+	[ "$out" = "$d/shared.img $want_vms" ] && pass "the shared-disk finding names $d/shared.img and vm-a, vm-b" ||
+		fail "the shared-disk finding: '$out', want '$d/shared.img $want_vms'"
+	grep -q "^FINDING unconfined: QEMU process $pc of VM vm-c ($uc) runs unconfined" "$d/audit1.txt" &&
+		grep -q "^  fix: " "$d/audit1.txt" && pass "the text names the VM, the pid and the fix" ||
+		fail "text output: $(tr '\n' ' ' <"$d/audit1.txt")"
+
+	# Positive control: the disk shareable in both, the unconfined QEMU gone.
+	audit_domstatus "$d/run" vm-a "$ua" "$d/shared.img" shareable
+	audit_domstatus "$d/run" vm-b "$ub" "$d/link.img" shareable
+	kill "$pc" && wait "$pc" 2>/dev/null
+	"$SVIRT" audit "${dirs[@]}" >"$d/audit2.txt" 2>&1
+	rc=$?
+	[ "$rc" = 0 ] && pass "svirt audit exits 0 once the disk is <shareable/> in both and the unconfined QEMU stopped" ||
+		fail "svirt audit after the fix: rc $rc, $(tr '\n' ' ' <"$d/audit2.txt")"
+
+	kill "$pa" "$pb" 2>/dev/null
+	wait "$pa" "$pb" 2>/dev/null
+	exec {HOLD}>&-
+	for u in "$ua" "$ub" "$uc"; do
+		"$H" -R -u "libvirt-$u" >/dev/null 2>&1
+		rm -f "$PDIR/libvirt-$u" "$PDIR/libvirt-$u".*
+	done
+	rm -f "$AADIR/abstractions/svirt-qemu.d/svirt-kernel-tests-audit"
+}
+
+# ================================================================== 10 gc ==
+vm_files() { # UUID: its files in the policy directory
+	ls -d "$PDIR/libvirt-$1"* 2>/dev/null
+}
+test_gc() {
+	local g=$W/gc udef urun ugone dead rc f prof out
+	mkdir -p "$g/etc/qemu" "$g/run/qemu"
+	unload_stray_profiles
+	udef=$(new_uuid) urun=$(new_uuid) ugone=$(new_uuid)
+	mkimg "$g/disk.img" raw
+	audit_domain_xml vm-def "$udef" "$g/disk.img" >"$g/etc/qemu/vm-def.xml" # persistent, shut off
+	audit_domstatus "$g/run" vm-run "$urun" "$g/disk.img"                   # running
+	audit_domain_xml vm-gone "$ugone" "$g/disk.img" >"$g/gone.xml"          # undefined
+	audit_domain_xml vm-run "$urun" "$g/disk.img" >"$g/run.xml"
+	for f in "$g/etc/qemu/vm-def.xml" "$g/run.xml" "$g/gone.xml"; do
+		prof=libvirt-$(sed -n 's/.*<uuid>\(.*\)<\/uuid>.*/\1/p' "$f")
+		"$H" -c -u "$prof" <"$f" >"$g/helper.out" 2>&1 && loaded "$prof" ||
+			fail "virt-aa-helper -c $prof: $(tr '\n' ' ' <"$g/helper.out")"
+	done
+	for u in "$udef" "$ugone"; do
+		echo "# operator's rules" >"$PDIR/libvirt-$u.override"
+		: >"$PDIR/libvirt-$u.complain"
+	done
+	sleep 0 &
+	dead=$!
+	wait "$dead"
+	echo partial >"$PDIR/libvirt-$udef.tmp-$dead-0" # a killed helper's temporary
+	# Old enough to be collected (gc leaves files younger than a minute).
+	touch -d '-2 minutes' "$PDIR"/libvirt-*
+	local -a keep gone
+	# (no process substitution: the guest has no /dev/fd)
+	{ vm_files "$udef" | grep -v '\.tmp-'; vm_files "$urun"; } >"$g/keep.list"
+	vm_files "$ugone" >"$g/gone.list"
+	mapfile -t keep <"$g/keep.list"
+	mapfile -t gone <"$g/gone.list"
+	info "defined: ${#keep[@]} files; undefined: ${#gone[@]} files (${gone[*]##*/})"
+	[ "${#gone[@]}" -ge 4 ] || fail "the undefined domain has only ${#gone[@]} files"
+	sha256sum "${keep[@]}" >"$g/keep.sum"
+	local snap
+	snap() { (cd "$PDIR" && find . -maxdepth 1 -type f -printf '%P %T@\n' | sort && sha256sum -- * 2>/dev/null); }
+	snap >"$g/before"
+
+	local dirs=(--libvirt-config "$g/etc" --libvirt-state "$g/run")
+	"$SVIRT" gc "${dirs[@]}" >"$g/dry.txt" 2>&1
+	rc=$?
+	snap >"$g/after-dry"
+	if [ "$rc" = 0 ] && cmp -s "$g/before" "$g/after-dry" && loaded "libvirt-$ugone" &&
+		grep -q "^would unload libvirt-$ugone$" "$g/dry.txt" &&
+		[ "$(grep -c "^would remove $PDIR/libvirt-$ugone" "$g/dry.txt")" = "${#gone[@]}" ] &&
+		[ "$(grep "^would remove" "$g/dry.txt" | grep -e "$udef" -e "$urun")" = "would remove $PDIR/libvirt-$udef.tmp-$dead-0 (a temporary its writer left behind)" ]; then
+		pass "svirt gc (dry run) lists the undefined domain's ${#gone[@]} files, its profile and the stale temporary, and changes nothing"
+	else
+		fail "svirt gc dry run: rc $rc, dir changed: $(cmp -s "$g/before" "$g/after-dry" && echo no || echo yes); $(tr '\n' ' ' <"$g/dry.txt")"
+	fi
+
+	"$SVIRT" gc --apply "${dirs[@]}" >"$g/apply.txt" 2>&1
+	rc=$?
+	[ "$rc" = 0 ] && pass "svirt gc --apply exits 0" || fail "svirt gc --apply: rc $rc, $(tr '\n' ' ' <"$g/apply.txt")"
+	out=$(vm_files "$ugone")
+	[ -z "$out" ] && pass "the undefined domain's files are gone" || fail "left behind: $out"
+	[ ! -e "$PDIR/libvirt-$udef.tmp-$dead-0" ] && pass "the stale temporary is gone" || fail "the stale temporary is still there"
+	loaded "libvirt-$ugone" && fail "libvirt-$ugone is still loaded" || pass "libvirt-$ugone was unloaded"
+	sha256sum --quiet -c "$g/keep.sum" >"$g/sum.out" 2>&1 &&
+		pass "the defined (shut off) and the running domain's ${#keep[@]} files are byte-identical" ||
+		fail "the defined domains' files changed: $(tr '\n' ' ' <"$g/sum.out")"
+	loaded "libvirt-$udef" && loaded "libvirt-$urun" && pass "libvirt-$udef and libvirt-$urun stay loaded" ||
+		fail "a defined domain's profile was unloaded: def $(loaded "libvirt-$udef" && echo loaded), run $(loaded "libvirt-$urun" && echo loaded)"
+
+	for u in "$udef" "$urun"; do
+		"$H" -R -u "libvirt-$u" >/dev/null 2>&1
+		rm -f "$PDIR/libvirt-$u" "$PDIR/libvirt-$u".*
+	done
+}
+
 # ================================================================== driver ==
 START=$(date +%s)
 elapsed() { echo "$(($(date +%s) - START))s"; }
@@ -1217,6 +1422,16 @@ fi
 if wanted explain; then
 	section explain "svirt explain reads the kernel log, names the VM and prints the fix"
 	test_explain
+	info "($(elapsed))"
+fi
+if wanted audit; then
+	section audit "svirt audit: an unconfined QEMU and two VMs writing one disk (test 9)"
+	test_audit
+	info "($(elapsed))"
+fi
+if wanted gc; then
+	section gc "svirt gc removes only an undefined domain's files (test 10)"
+	test_gc
 	info "($(elapsed))"
 fi
 # Issue 7: an unmodified libvirtd confines real QEMU guests with svirt's

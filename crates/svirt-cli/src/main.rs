@@ -12,10 +12,12 @@ use svirt::host::RealHost;
 use svirt::pipeline::{self, GeneratedProfile};
 use svirt::Settings;
 
+mod audit;
 mod check;
 mod docs;
 mod exec;
 mod explain;
+mod gc;
 mod hotplug;
 mod overrides;
 mod status;
@@ -58,6 +60,13 @@ enum Command {
     Enforce(overrides::Target),
     /// Print a shell completion script for svirt (bash, zsh or fish).
     Completions(CompletionsArgs),
+    /// Check the host's confinement as it runs: every QEMU under its own
+    /// VM's profile, no disk written by two VMs, loaded profiles matching
+    /// the running VMs. Exit 0 clean, 1 findings, 2 cannot check.
+    Audit(audit::AuditArgs),
+    /// List (and with --apply remove) the per-VM files and loaded profiles
+    /// of domains libvirt no longer defines, and stale temporaries.
+    Gc(gc::GcArgs),
     /// Internal: set the next-exec label, then exec COMMAND.
     #[command(name = "__exec-label", hide = true)]
     ExecLabel(exec::ExecLabelArgs),
@@ -122,6 +131,8 @@ fn main() -> ExitCode {
                 .map(|()| ExitCode::SUCCESS)
                 .context("cannot write the completion script")
         }
+        Command::Audit(args) => audit::run(&args),
+        Command::Gc(args) => gc::run(&args),
         Command::ExecLabel(args) => Ok(exec::exec_label(&args)),
         Command::Man(args) => docs::write_man_pages(Cli::command(), &args.dir).map(|pages| {
             for page in pages {

@@ -14,8 +14,10 @@
 pub mod apparmor;
 pub mod audit;
 pub mod config;
+pub mod confinement;
 pub mod domain;
 pub mod driver;
+pub mod gc;
 pub mod host;
 pub mod image;
 pub mod libvirt;
