@@ -104,6 +104,7 @@ fn switch<'a>(settings: &'a mut Settings, key: &str) -> Option<&'a mut bool> {
         "vm_overrides" => &mut settings.vm_overrides,
         "start_requests" => &mut settings.start_requests,
         "unload_by_name" => &mut settings.unload_by_name,
+        "stable_run_dirs" => &mut settings.stable_run_dirs,
         _ => return None,
     })
 }
@@ -260,6 +261,7 @@ mod tests {
             "vm_overrides",
             "start_requests",
             "unload_by_name",
+            "stable_run_dirs",
         ] {
             // The opposite of the safe default, whichever it is.
             let mut s = Settings::safe();

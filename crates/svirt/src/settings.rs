@@ -161,6 +161,13 @@ pub struct Settings {
     /// unloading compiles nothing. libvirt parses the whole profile and
     /// its abstraction just to learn the name.
     pub unload_by_name: bool,
+    /// A live domain's per-run names (`domain-<id>-<name>`, the swtpm
+    /// socket and pid file) match any domain id, written with svirt's
+    /// digits-only glob, when libvirt does not cut the name (20 bytes or
+    /// fewer): the profile then reads the same at every start, so its
+    /// compiled policy can be reused. A cut name keeps the literal id, as
+    /// two VMs whose names share 20 bytes differ only by it.
+    pub stable_run_dirs: bool,
     pub layout: Layout,
 }
 
@@ -198,6 +205,7 @@ impl Settings {
             vm_overrides: false,
             start_requests: false,
             unload_by_name: false,
+            stable_run_dirs: false,
             layout: Layout::default(),
         }
     }
@@ -235,6 +243,7 @@ impl Settings {
             vm_overrides: true,
             start_requests: true,
             unload_by_name: true,
+            stable_run_dirs: true,
             layout: Layout::default(),
         }
     }

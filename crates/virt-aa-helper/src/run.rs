@@ -16,7 +16,7 @@ use svirt::pipeline::{self, PipelineError};
 use svirt::policy::{
     apply_operator_choices, check_domain_name, include_line, render_profile, rules_for, Access,
     Diagnostic, Grant, NameError, OperatorChoices, Origin, PolicyError, ProfileName, RuleSet,
-    Target, TemplateError, VmContext, FILES_HEADER,
+    Target, TemplateError, FILES_HEADER,
 };
 use svirt::resources::ResourcesError;
 use svirt::Settings;
@@ -201,13 +201,24 @@ fn read_xml(stdin: &mut dyn Read) -> Result<String, Failure> {
 /// helper a block job's `-F` from a hotplug's.
 fn extra_rules(
     file: &str,
+    domain: &Domain,
     settings: &Settings,
     host: &dyn Host,
     out: &mut Output,
     definition: &RuleSet,
-    vm: &VmContext,
 ) -> Result<String, Failure> {
-    let grant = if settings.escape_paths && file.ends_with(SUBTREE_SUFFIX) {
+    let vm = &pipeline::vm_context(domain);
+    // libvirt's start-time requests get the grant the definition's rules
+    // already hold (`start_requests`), so appending them changes nothing.
+    let known = settings
+        .start_requests
+        .then(|| svirt::resources::start_requests(domain, settings))
+        .unwrap_or_default()
+        .into_iter()
+        .find(|r| r.requested == file);
+    let grant = if let Some(request) = known {
+        request.grant
+    } else if settings.escape_paths && file.ends_with(SUBTREE_SUFFIX) {
         // The driver's subtree request: the directory is checked like any
         // path and as a tree; only `/{,**}` stays a pattern.
         let dir = &file[..file.len() - SUBTREE_SUFFIX.len()];
@@ -314,8 +325,7 @@ fn create_or_replace(
     let (domain, definition) = domain_rules(args, &xml, config, cx.host, out)?;
     let mut text = definition.text();
     if let Some(file) = &extra {
-        let vm = pipeline::vm_context(&domain);
-        let added = extra_rules(file, settings, cx.host, out, &definition, &vm)?;
+        let added = extra_rules(file, &domain, settings, cx.host, out, &definition)?;
         if !(settings.start_requests && !args.append && already_granted(&added, &text)) {
             text.push_str(&added);
         }
@@ -346,8 +356,7 @@ fn create_or_replace(
     }
     if let (Some(file), true) = (&extra, args.append) {
         // Only the added file; it is checked a second time, as in libvirt.
-        let vm = pipeline::vm_context(&domain);
-        text = extra_rules(file, settings, cx.host, out, &definition, &vm)?;
+        text = extra_rules(file, &domain, settings, cx.host, out, &definition)?;
         if settings.start_requests && !args.dry_run {
             // `start_requests`: nothing to append when `.files` has it all.
             let current = files::read_limited(&files.files(), MAX_FILE_BYTES)
@@ -959,10 +968,13 @@ mod tests {
         let rig = safe_rig();
         rig.run(&["-c", "-u", NAME], XML7).0.unwrap();
         let files = rig.read(".files").unwrap();
+        // `stable_run_dirs`: any domain id, so the next start reads the same.
+        let any_id = format!("domain-{}-vm", svirt::policy::Glob::RunId.as_str());
         for r in requests {
-            let line = format!("  \"{r}\" rwk,\n");
+            let line = format!("  \"{}\" rwk,\n", r.replace("domain-7-vm", &any_id));
             assert!(files.contains(&line), "{line} missing from {files}");
         }
+        assert!(!files.contains("domain-7-vm"), "{files}");
         let calls = rig.calls.borrow().len();
         for r in requests {
             rig.run(&["-r", "-u", NAME, "-F", r], XML7).0.unwrap();
@@ -986,6 +998,20 @@ mod tests {
             .0
             .unwrap();
         assert_eq!(rig.calls.borrow().len(), before + 1);
+
+        // A restart: the next id, the same rules, no parser for the -F calls.
+        *rig.loaded.borrow_mut() = true;
+        let xml8 = XML7.replace("id='7'", "id='8'");
+        rig.run(&["-D", "-u", NAME], "").0.unwrap();
+        rig.run(&["-r", "-u", NAME], &xml8).0.unwrap();
+        assert_eq!(rig.read(".files").unwrap(), files);
+        let calls = rig.calls.borrow().len();
+        for r in requests {
+            rig.run(&["-r", "-u", NAME, "-F", &r.replace("-7-", "-8-")], &xml8)
+                .0
+                .unwrap();
+        }
+        assert_eq!(rig.calls.borrow().len(), calls);
 
         // Compat mode: libvirt's behaviour, one append and one load each.
         let compat = Rig::new();

@@ -40,19 +40,19 @@ const COMPAT_EXCEPTIONS: &[(&str, &str)] = &[(
 const SAFE_DIFFERENCES: &[(&str, &str)] = &[
     (
         "base-id-long-name",
-        "start_requests: the live domain's start-time -F requests are granted at once",
+        "start_requests, stable_run_dirs: the start-time -F requests are granted at once, any id",
     ),
     (
         "base-name-exactly-20",
-        "start_requests: the live domain's start-time -F requests are granted at once",
+        "start_requests, stable_run_dirs: the start-time -F requests are granted at once, any id",
     ),
     (
         "base-name-multibyte",
-        "start_requests: the live domain's start-time -F requests are granted at once",
+        "start_requests, stable_run_dirs: the start-time -F requests are granted at once, any id",
     ),
     (
         "tpm-emulator-2",
-        "start_requests: the live domain's start-time -F requests are granted at once",
+        "start_requests, stable_run_dirs: the start-time -F requests are granted at once, any id",
     ),
     (
         "chardev-serial-log",

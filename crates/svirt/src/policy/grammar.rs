@@ -120,6 +120,7 @@ pub fn check_pattern(pattern: &str, escaped: bool) -> Result<(), String> {
     }
     let mut rest = pattern;
     let mut glob: Option<Glob> = None;
+    let mut run_id = false;
     while let Some(c) = rest.chars().next() {
         if let Some(after) = rest.strip_prefix("[\\\\]") {
             rest = after;
@@ -140,6 +141,14 @@ pub fn check_pattern(pattern: &str, escaped: bool) -> Result<(), String> {
                 return Err(format!("live pattern character {c:?} that is not svirt's"));
             };
             rest = &rest[g.as_str().len()..];
+            if g == Glob::RunId {
+                // Inside a name: text must follow, and one more glob may.
+                if run_id || !rest.starts_with(|c: char| !SPECIAL.contains(&c)) {
+                    return Err("svirt's domain-id glob must be followed by text, once".to_owned());
+                }
+                run_id = true;
+                continue;
+            }
             if !rest.is_empty() && !g.may_precede_literal() {
                 return Err(format!("text after svirt's glob {:?}", g.as_str()));
             }
@@ -208,6 +217,29 @@ mod tests {
             assert!(!ok(line), "{line}");
         }
         assert!(check_rules_text("  \"/x\" rw,\n  \"/y\u{1b}\" rw,\n", true).is_err());
+    }
+
+    #[test]
+    fn the_domain_id_glob_stands_inside_a_name_once() {
+        let id = Glob::RunId.as_str();
+        for good in [
+            format!("  \"/var/lib/libvirt/qemu/domain-{id}-vm/*\" rw,"),
+            format!("  \"/var/lib/libvirt/qemu/domain-{id}-vm/{{,**}}\" rwk,"),
+            format!("  \"/var/lib/libvirt/qemu/domain-{id}-vm/master-key.aes\" rwk,"),
+            format!("  \"/run/libvirt/qemu/swtpm/{id}-vm-swtpm.sock\" rw,"),
+        ] {
+            assert!(ok(&good), "{good}");
+        }
+        for bad in [
+            format!("  \"/x/domain-{id}\" rw,"),
+            format!("  \"/x/domain-{id}{id}-vm\" rw,"),
+            format!("  \"/x/domain-{id}-{id}-vm\" rw,"),
+            format!("  \"/x/domain-{id}*\" rw,"),
+            format!("  \"/x/**/domain-{id}-vm\" rw,"),
+            format!("  \"/x/domain-{id}-vm/*/y\" rw,"),
+        ] {
+            assert!(!ok(&bad), "{bad}");
+        }
     }
 
     #[test]

@@ -93,7 +93,18 @@ pub enum Glob {
     Entries,
     /// `{,**}`: a directory and everything below it.
     Subtree,
+    /// Any libvirt domain id (one to ten decimal digits, no sign), where a
+    /// VM's per-run names carry it (`domain-<id>-<name>`): the rules then
+    /// stay the same from one start to the next (`stable_run_dirs`). It
+    /// may be followed by text and by one more glob.
+    RunId,
 }
+
+/// [`Glob::RunId`]'s text: exactly the digit strings of length 1 to 10.
+const RUN_ID: &str = "{[0-9],[1-9][0-9],[1-9][0-9][0-9],[1-9][0-9][0-9][0-9],\
+[1-9][0-9][0-9][0-9][0-9],[1-9][0-9][0-9][0-9][0-9][0-9],[1-9][0-9][0-9][0-9][0-9][0-9][0-9],\
+[1-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9],[1-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9],\
+[1-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]}";
 
 impl Glob {
     pub const ALL: &'static [Glob] = &[
@@ -103,6 +114,7 @@ impl Glob {
         Glob::TunnelMigrate,
         Glob::Entries,
         Glob::Subtree,
+        Glob::RunId,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -113,13 +125,14 @@ impl Glob {
             Glob::TunnelMigrate => "**/*.tunnelmigrate.dest.",
             Glob::Entries => "{,*}",
             Glob::Subtree => "{,**}",
+            Glob::RunId => RUN_ID,
         }
     }
 
     /// Whether a literal may follow this glob in a pattern (a file name
     /// after any number of directories); the others end the pattern.
     pub const fn may_precede_literal(self) -> bool {
-        matches!(self, Glob::AnyDirs | Glob::TunnelMigrate)
+        matches!(self, Glob::AnyDirs | Glob::TunnelMigrate | Glob::RunId)
     }
 }
 

@@ -2,7 +2,7 @@
 //! and migration pipe. Only for the QEMU family (`qemu`, `kqemu`, `kvm`);
 //! emitted first.
 
-use super::{short_name, Collector};
+use super::{run_name, short_name, Collector};
 use crate::policy::Glob::{AnyDirs, AnyFile, Subtree, TunnelMigrate};
 use crate::policy::{
     Access, Grant, Origin, PatternPart::Glob, PatternPart::Literal, PatternPart::Name,
@@ -36,12 +36,12 @@ pub(super) fn add(cx: &mut Collector) {
         ),
         (
             "private run directory",
-            vec![
-                Literal(format!("{var}/lib/libvirt/qemu/")),
-                Name(format!("domain-{}", short_name(cx.domain))),
-                Literal("/".to_owned()),
-                Glob(AnyFile),
-            ],
+            [
+                vec![Literal(format!("{var}/lib/libvirt/qemu/"))],
+                run_name(cx.domain, cx.settings, "domain-", ""),
+                vec![Literal("/".to_owned()), Glob(AnyFile)],
+            ]
+            .concat(),
             Access::RW,
         ),
         (
@@ -67,8 +67,8 @@ pub(super) fn add(cx: &mut Collector) {
         cx.push(Grant::pattern(parts, access, Origin::Base(what)));
     }
     if cx.settings.start_requests {
-        for (_, grant) in start_requests(cx.domain, cx.settings) {
-            cx.push(grant);
+        for request in start_requests(cx.domain, cx.settings) {
+            cx.push(request.grant);
         }
     }
 }
@@ -84,41 +84,57 @@ pub(super) fn add(cx: &mut Collector) {
 pub fn start_requests(
     domain: &crate::domain::Domain,
     settings: &crate::Settings,
-) -> Vec<(&'static str, Grant)> {
+) -> Vec<StartRequest> {
     // Without an id (a persistent definition) libvirt asks for nothing yet.
     if !domain.virt_type.is_qemu_family() || domain.id.is_none() {
         return Vec::new();
     }
     let lib = format!("{}/lib/libvirt/qemu/", settings.layout.localstatedir);
-    let dir = Name(format!("domain-{}", short_name(domain)));
+    let short = short_name(domain);
+    let dir = run_name(domain, settings, "domain-", "");
+    let tree = vec![Literal("/".to_owned()), Glob(Subtree)];
     let requests = [
         (
             "private run directory tree (libvirt asks at start)",
-            vec![
-                Literal(lib.clone()),
-                dir.clone(),
-                Literal("/".to_owned()),
-                Glob(Subtree),
-            ],
+            format!("{lib}domain-{short}/{{,**}}"),
+            [vec![Literal(lib.clone())], dir.clone(), tree.clone()].concat(),
         ),
         (
             "channel directory tree (libvirt asks at start)",
-            vec![
-                Literal(format!("{lib}channel/target/")),
+            format!("{lib}channel/target/domain-{short}/{{,**}}"),
+            [
+                vec![Literal(format!("{lib}channel/target/"))],
                 dir.clone(),
-                Literal("/".to_owned()),
-                Glob(Subtree),
-            ],
+                tree,
+            ]
+            .concat(),
         ),
         (
             "master key (libvirt asks at start)",
-            vec![Literal(lib), dir, Literal("/master-key.aes".to_owned())],
+            format!("{lib}domain-{short}/master-key.aes"),
+            [
+                vec![Literal(lib.clone())],
+                dir,
+                vec![Literal("/master-key.aes".to_owned())],
+            ]
+            .concat(),
         ),
     ];
     requests
         .into_iter()
-        .map(|(what, parts)| (what, Grant::pattern(parts, Access::RWK, Origin::Base(what))))
+        .map(|(what, requested, parts)| StartRequest {
+            requested,
+            grant: Grant::pattern(parts, Access::RWK, Origin::Base(what)),
+        })
         .collect()
+}
+
+/// One file libvirt's driver asks for at start: the path it passes with
+/// `-F`, and the grant that answers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartRequest {
+    pub requested: String,
+    pub grant: Grant,
 }
 
 #[cfg(test)]
@@ -178,5 +194,51 @@ mod tests {
             let r = grants_for(&d, &Settings::default(), &FakeHost::default()).unwrap();
             assert_eq!(r.grants.len(), n, "{t}");
         }
+    }
+
+    #[test]
+    fn stable_run_dirs_match_every_id_of_this_vm_only() {
+        use crate::audit::pattern_matches;
+        let mut d = domain("web");
+        d.id = Some(7);
+        let r = grants_for(&d, &Settings::safe(), &FakeHost::default()).unwrap();
+        let private = r
+            .grants
+            .iter()
+            .find(|g| g.origin.to_string().contains("private run directory"))
+            .unwrap();
+        let rules = crate::policy::rules_for(
+            std::slice::from_ref(private),
+            &Settings::safe(),
+            &crate::testing::FakeHost::new(),
+            &Default::default(),
+        )
+        .unwrap();
+        let rule = &rules.rules[0].text;
+        let pattern = rule.split('"').nth(1).unwrap();
+        for id in ["1", "7", "42", "2147483647"] {
+            let path = format!("/var/lib/libvirt/qemu/domain-{id}-web/monitor.sock");
+            assert!(pattern_matches(pattern, &path), "{path}");
+        }
+        for other in [
+            "domain-5-1-web",
+            "domain--1-web",
+            "domain-07-web",
+            "domain-web",
+            "domain-7-web2",
+        ] {
+            let path = format!("/var/lib/libvirt/qemu/{other}/monitor.sock");
+            assert!(!pattern_matches(pattern, &path), "{path}");
+        }
+        // A name libvirt cuts keeps its literal id.
+        let mut long = domain("a-rather-long-domain-name");
+        long.id = Some(7);
+        let text = show(
+            &grants_for(&long, &Settings::safe(), &FakeHost::default())
+                .unwrap()
+                .grants,
+        )
+        .join("\n");
+        assert!(text.contains("domain-7-a-rather-long-domain"), "{text}");
     }
 }

@@ -31,6 +31,7 @@ mod smartcard;
 mod tpm;
 mod trailing;
 
+pub use base::{start_requests, StartRequest};
 pub use chardev::chardev_grants;
 pub use disk::storage_grants;
 pub use hostdev::{hostdev_grants, VHOST_SCSI};
@@ -222,6 +223,37 @@ pub fn short_name(domain: &Domain) -> String {
         end -= 1;
     }
     format!("{}-{}", domain.id_or_default(), &name[..end])
+}
+
+/// The pattern parts of one path component `<prefix><id>-<name><suffix>`
+/// (libvirt's per-run names, [`short_name`]). With `stable_run_dirs`, a
+/// live domain whose name libvirt does not cut gets [`Glob::RunId`] for the
+/// id, so its rules read the same at every start; otherwise the id and the
+/// cut name are literal.
+///
+/// [`Glob::RunId`]: crate::policy::Glob::RunId
+pub(crate) fn run_name(
+    domain: &Domain,
+    settings: &Settings,
+    prefix: &str,
+    suffix: &str,
+) -> Vec<crate::policy::PatternPart> {
+    use crate::policy::{Glob, PatternPart};
+    let stable =
+        settings.stable_run_dirs && domain.id.is_some() && domain.name.len() <= SHORT_NAME_BYTES;
+    if !stable {
+        return vec![PatternPart::Name(format!(
+            "{prefix}{}{suffix}",
+            short_name(domain)
+        ))];
+    }
+    let mut parts = Vec::new();
+    if !prefix.is_empty() {
+        parts.push(PatternPart::Name(prefix.to_owned()));
+    }
+    parts.push(PatternPart::Glob(Glob::RunId));
+    parts.push(PatternPart::Name(format!("-{}{suffix}", domain.name)));
+    parts
 }
 
 /// Whether a domain-supplied path is worth a grant: present and non-empty.

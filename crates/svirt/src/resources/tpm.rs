@@ -14,7 +14,7 @@
 
 use std::path::Path;
 
-use super::{non_empty, short_name, Collector};
+use super::{non_empty, run_name, Collector};
 use crate::domain::TpmBackend;
 use crate::policy::Glob::Everything;
 use crate::policy::{
@@ -56,7 +56,6 @@ fn add_emulator(
 ) {
     let var = &cx.settings.layout.localstatedir;
     let run = &cx.settings.layout.runstatedir;
-    let short = short_name(cx.domain);
     let uuid = cx.domain.uuid.to_string();
     // libvirtd always fills in the version; libvirt's helper prints a C
     // null string when a hand-written domain leaves it out.
@@ -75,10 +74,11 @@ fn add_emulator(
         ]
     };
     let swtpm_run = |suffix: &str| {
-        vec![
-            Literal(format!("{run}/libvirt/qemu/swtpm/")),
-            Name(format!("{short}-swtpm.{suffix}")),
+        [
+            vec![Literal(format!("{run}/libvirt/qemu/swtpm/"))],
+            run_name(cx.domain, cx.settings, "", &format!("-swtpm.{suffix}")),
         ]
+        .concat()
     };
     let mut everything = state();
     everything.push(Glob(Everything));
