@@ -210,12 +210,12 @@ fn extra_rules(
     let vm = &pipeline::vm_context(domain);
     // libvirt's start-time requests get the grant the definition's rules
     // already hold (`start_requests`), so appending them changes nothing.
-    let known = settings
-        .start_requests
-        .then(|| svirt::resources::start_requests(domain, settings))
-        .unwrap_or_default()
-        .into_iter()
-        .find(|r| r.requested == file);
+    let requests = if settings.start_requests {
+        svirt::resources::start_requests(domain, settings)
+    } else {
+        Vec::new()
+    };
+    let known = requests.into_iter().find(|r| r.requested == file);
     let grant = if let Some(request) = known {
         request.grant
     } else if settings.escape_paths && file.ends_with(SUBTREE_SUFFIX) {
