@@ -105,6 +105,7 @@ fn switch<'a>(settings: &'a mut Settings, key: &str) -> Option<&'a mut bool> {
         "start_requests" => &mut settings.start_requests,
         "unload_by_name" => &mut settings.unload_by_name,
         "stable_run_dirs" => &mut settings.stable_run_dirs,
+        "compile_cache" => &mut settings.compile_cache,
         _ => return None,
     })
 }
@@ -262,6 +263,7 @@ mod tests {
             "start_requests",
             "unload_by_name",
             "stable_run_dirs",
+            "compile_cache",
         ] {
             // The opposite of the safe default, whichever it is.
             let mut s = Settings::safe();

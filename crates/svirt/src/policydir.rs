@@ -100,6 +100,15 @@ impl ProfileFiles {
         ))
     }
 
+    /// `<dir>/<name>.cache`: the compiled policy and what it was made from.
+    pub fn cache(&self) -> PathBuf {
+        self.dir.join(format!(
+            "{}{}",
+            self.name,
+            crate::policy::vmfiles::CACHE_SUFFIX
+        ))
+    }
+
     /// `<dir>/<name>.complain`: the marker of lasting complain mode.
     pub fn complain_marker(&self) -> PathBuf {
         self.dir.join(format!(
@@ -151,7 +160,7 @@ pub fn read_limited(path: &Path, limit: usize) -> Result<Option<Vec<u8>>, FileEr
 
 /// Creates a new temporary file beside `target`, named after it, holding
 /// `content`, flushed to disk. Returns its path.
-fn write_temp(target: &Path, content: &[u8]) -> Result<PathBuf, FileError> {
+pub fn write_temp(target: &Path, content: &[u8]) -> Result<PathBuf, FileError> {
     let dir = target.parent().unwrap_or_else(|| Path::new("."));
     let base = target
         .file_name()

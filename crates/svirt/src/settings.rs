@@ -168,6 +168,12 @@ pub struct Settings {
     /// compiled policy can be reused. A cut name keeps the literal id, as
     /// two VMs whose names share 20 bytes differ only by it.
     pub stable_run_dirs: bool,
+    /// `-c`, `-r` and `-a` load through the VM's compiled-policy cache
+    /// (`libvirt-<uuid>.cache`, [`crate::apparmor::cache`]): when the
+    /// preprocessed profile, the parser and the kernel's features are what
+    /// they were, the binary policy is loaded (`apparmor_parser -B`)
+    /// instead of compiled again. libvirt compiles at every call.
+    pub compile_cache: bool,
     pub layout: Layout,
 }
 
@@ -206,6 +212,7 @@ impl Settings {
             start_requests: false,
             unload_by_name: false,
             stable_run_dirs: false,
+            compile_cache: false,
             layout: Layout::default(),
         }
     }
@@ -244,6 +251,7 @@ impl Settings {
             start_requests: true,
             unload_by_name: true,
             stable_run_dirs: true,
+            compile_cache: true,
             layout: Layout::default(),
         }
     }

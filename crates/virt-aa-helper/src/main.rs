@@ -42,7 +42,8 @@ fn main() -> ExitCode {
         Ok(Parsed::Run(a)) => {
             let host = RealHost::new();
             let load_config = || config::load(Path::new(config::CONFIG_PATH));
-            let run_parser = |action, profile: &Path| parser::run(action, profile);
+            let run_parser =
+                |action, profile: &Path, cache: Option<&Path>| parser::run(action, profile, cache);
             let is_loaded = |name: &svirt::policy::ProfileName| {
                 // The distribution's helper profile cannot read the list
                 // (and would log a denial): assume loaded, since libvirt's

@@ -9,7 +9,9 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use svirt::apparmor::cache;
 use svirt::apparmor::parser::{find_parser, PARSER_LOCATIONS};
+use svirt::policydir as files;
 
 /// The exit status with which the parser reports that a profile to remove
 /// is not loaded.
@@ -102,10 +104,118 @@ pub enum Ran {
     WasNotLoaded,
 }
 
-/// Runs the parser found in the standard locations.
-pub fn run(action: Action, profile: &Path) -> Result<Ran, ParserFailure> {
+/// Runs the parser found in the standard locations; a load or replace
+/// goes through the VM's compiled-policy cache when one is given.
+pub fn run(action: Action, profile: &Path, cache: Option<&Path>) -> Result<Ran, ParserFailure> {
     let parser = find_parser().ok_or(ParserFailure::NotInstalled)?;
-    run_with(&parser, action, profile)
+    match cache {
+        Some(cache) if matches!(action, Action::Load | Action::Replace) => {
+            run_cached(&parser, action, profile, cache)
+        }
+        _ => run_with(&parser, action, profile),
+    }
+}
+
+/// The parser's standard output for `args`, at most
+/// [`cache::MAX_ENTRY_BYTES`]; `None` if it fails or says more.
+fn capture(parser: &Path, args: &[&std::ffi::OsStr]) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let mut child = Command::new(parser)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/sbin:/usr/sbin")
+        .env("IFS", " \t\n")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut out = Vec::new();
+    let read = child
+        .stdout
+        .take()?
+        .take(cache::MAX_ENTRY_BYTES as u64 + 1)
+        .read_to_end(&mut out);
+    let status = child.wait().ok()?;
+    (read.is_ok() && status.success() && out.len() <= cache::MAX_ENTRY_BYTES).then_some(out)
+}
+
+/// Loads or replaces with binary policy: `-a|-r -B FILE`.
+fn load_binary(parser: &Path, action: Action, binary: &Path) -> bool {
+    Command::new(parser)
+        .arg(action.flag())
+        .arg("-B")
+        .arg(binary)
+        .env_clear()
+        .env("PATH", "/sbin:/usr/sbin")
+        .env("IFS", " \t\n")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Writes `binary` to a temporary beside `cache` (named after it, so the
+/// helper profiles allow it), loads it and removes it.
+fn load_via_temporary(parser: &Path, action: Action, cache: &Path, binary: &[u8]) -> bool {
+    let Ok(temp) = files::write_temp(cache, binary) else {
+        return false;
+    };
+    let loaded = load_binary(parser, action, &temp);
+    let _ = std::fs::remove_file(&temp);
+    loaded
+}
+
+/// A load or replace through the VM's compiled-policy cache
+/// ([`svirt::apparmor::cache`]): the profile is preprocessed (`-p`, which
+/// compiles nothing) and the parser asked for its features directory; when
+/// the cache entry was made from exactly that, its binary is loaded
+/// (`-B`). Otherwise the profile is compiled once (`-Q -K -S`), the entry
+/// replaced, and the new binary loaded. Whatever goes wrong on the way
+/// falls back to the plain `-a`/`-r` of the profile file, so the result
+/// and its exit status are never worse than without a cache.
+fn run_cached(
+    parser: &Path,
+    action: Action,
+    profile: &Path,
+    cache_file: &Path,
+) -> Result<Ran, ParserFailure> {
+    let plain = || run_with(parser, action, profile);
+    let Ok(identity) = cache::parser_identity(parser) else {
+        return plain();
+    };
+    let Some(preprocessed) = capture(parser, &["-p".as_ref(), profile.as_os_str()]) else {
+        return plain();
+    };
+    let Some(features) = capture(parser, &["--print-cache-dir".as_ref()]) else {
+        return plain();
+    };
+    let key = cache::key(
+        &identity,
+        &String::from_utf8_lossy(&features),
+        &preprocessed,
+    );
+    if let Ok(Some(entry)) = files::read_limited(cache_file, cache::MAX_ENTRY_BYTES) {
+        if let Some(binary) = cache::binary_for(&entry, &key) {
+            if load_via_temporary(parser, action, cache_file, binary) {
+                return Ok(Ran::Ok);
+            }
+        }
+    }
+    let compile = ["-Q", "-K", "-S"].map(std::ffi::OsStr::new);
+    let args = [&compile[..], &[profile.as_os_str()]].concat();
+    let Some(binary) = capture(parser, &args).filter(|b| !b.is_empty()) else {
+        let _ = files::remove(cache_file);
+        return plain();
+    };
+    if files::replace_atomically(cache_file, &cache::encode(&key, &binary)).is_err()
+        || !load_via_temporary(parser, action, cache_file, &binary)
+    {
+        let _ = files::remove(cache_file);
+        return plain();
+    }
+    Ok(Ran::Ok)
 }
 
 /// The stand-in that `-R` reads from stdin instead of the profile file:
@@ -220,6 +330,126 @@ mod tests {
         assert_eq!(run_with(&p, Action::RemoveByName, odd), Ok(Ran::Ok));
         let text = std::fs::read_to_string(&log).unwrap();
         assert_eq!(text, "args:-R /x/libvirt-A B\n");
+    }
+
+    /// A parser that preprocesses by printing the file, "compiles" to
+    /// `BIN:` and the text, and logs every call.
+    fn caching_fake(dir: &Path, compile_fails: bool) -> PathBuf {
+        let d = dir.display();
+        let compile = if compile_fails {
+            "exit 1".to_owned()
+        } else {
+            "printf BIN: ; /bin/cat \"$4\"".to_owned()
+        };
+        fake(
+            dir,
+            &format!(
+                "case \"$1\" in\n\
+                 -p) echo p >> {d}/log; /bin/cat \"$2\" ;;\n\
+                 --print-cache-dir) echo dir >> {d}/log; /bin/cat {d}/features ;;\n\
+                 -Q) echo compile >> {d}/log; {compile} ;;\n\
+                 *) if [ \"$2\" = -B ]; then echo \"load $1 $(/bin/cat \"$3\")\" >> {d}/log;\n\
+                    else echo \"plain $1\" >> {d}/log; fi ;;\n\
+                 esac"
+            ),
+        )
+    }
+
+    fn take_log(dir: &Path) -> Vec<String> {
+        let log = dir.join("log");
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let _ = std::fs::remove_file(&log);
+        text.lines().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn the_cache_loads_compiled_policy_only_for_what_it_was_made_from() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let parser = caching_fake(d, false);
+        std::fs::write(d.join("features"), "/var/cache/apparmor/abc.0\n").unwrap();
+        let profile = d.join("libvirt-x");
+        let cache = d.join("libvirt-x.cache");
+        std::fs::write(&profile, "profile one").unwrap();
+        let run = || run_cached(&parser, Action::Replace, &profile, &cache);
+
+        assert_eq!(run(), Ok(Ran::Ok));
+        assert_eq!(
+            take_log(d),
+            ["p", "dir", "compile", "load -r BIN:profile one"]
+        );
+        // Unchanged: loaded from the cache, nothing compiled.
+        assert_eq!(run(), Ok(Ran::Ok));
+        assert_eq!(take_log(d), ["p", "dir", "load -r BIN:profile one"]);
+        assert_eq!(
+            run_cached(&parser, Action::Load, &profile, &cache),
+            Ok(Ran::Ok)
+        );
+        assert_eq!(take_log(d), ["p", "dir", "load -a BIN:profile one"]);
+
+        // The preprocessed text (template, abstractions, .files, override).
+        std::fs::write(&profile, "profile two").unwrap();
+        assert_eq!(run(), Ok(Ran::Ok));
+        assert_eq!(
+            take_log(d),
+            ["p", "dir", "compile", "load -r BIN:profile two"]
+        );
+        // The kernel's features.
+        std::fs::write(d.join("features"), "/var/cache/apparmor/def.0\n").unwrap();
+        assert_eq!(run(), Ok(Ran::Ok));
+        assert_eq!(
+            take_log(d),
+            ["p", "dir", "compile", "load -r BIN:profile two"]
+        );
+        assert_eq!(run(), Ok(Ran::Ok));
+        assert_eq!(take_log(d), ["p", "dir", "load -r BIN:profile two"]);
+        // The parser itself (an upgrade replaces the file).
+        std::fs::remove_file(&parser).unwrap();
+        let parser = caching_fake(d, false);
+        assert_eq!(
+            run_cached(&parser, Action::Replace, &profile, &cache),
+            Ok(Ran::Ok)
+        );
+        assert_eq!(
+            take_log(d),
+            ["p", "dir", "compile", "load -r BIN:profile two"]
+        );
+        // A damaged entry is compiled again.
+        let mut entry = std::fs::read(&cache).unwrap();
+        entry.truncate(entry.len() - 3);
+        std::fs::write(&cache, entry).unwrap();
+        assert_eq!(
+            run_cached(&parser, Action::Replace, &profile, &cache),
+            Ok(Ran::Ok)
+        );
+        assert_eq!(
+            take_log(d),
+            ["p", "dir", "compile", "load -r BIN:profile two"]
+        );
+        // No temporaries are left.
+        let left: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.contains(".tmp-"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
+
+    #[test]
+    fn a_failing_compile_falls_back_to_the_plain_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let parser = caching_fake(d, true);
+        std::fs::write(d.join("features"), "x").unwrap();
+        let profile = d.join("libvirt-x");
+        std::fs::write(&profile, "profile one").unwrap();
+        let cache = d.join("libvirt-x.cache");
+        assert_eq!(
+            run_cached(&parser, Action::Replace, &profile, &cache),
+            Ok(Ran::Ok)
+        );
+        assert_eq!(take_log(d), ["p", "dir", "compile", "plain -r"]);
+        assert!(!cache.exists());
     }
 
     #[test]

@@ -34,12 +34,18 @@ pub const MAX_XML_BYTES: usize = 10 * 1024 * 1024;
 /// (`SetPathLabel` with subtree): `/` and [`svirt::policy::Glob::Subtree`].
 pub const SUBTREE_SUFFIX: &str = "/{,**}";
 
+/// Runs `apparmor_parser` for an action on a profile file, with the
+/// VM's compiled-policy cache file when one is used.
+pub type RunParser<'a> = dyn Fn(Action, &Path, Option<&Path>) -> Result<Ran, ParserFailure> + 'a;
+
 /// Everything a run may touch.
 pub struct Context<'a> {
     /// The policy directory (the binary: [`files::POLICY_DIR`]).
     pub dir: &'a Path,
     pub load_config: &'a dyn Fn() -> Result<Config, ConfigError>,
-    pub parser: &'a dyn Fn(Action, &Path) -> Result<Ran, ParserFailure>,
+    /// Runs `apparmor_parser`; a load or replace goes through the given
+    /// compiled-policy cache file (`compile_cache`).
+    pub parser: &'a RunParser<'a>,
     /// Whether a profile is loaded in the kernel (assumed when that cannot
     /// be read).
     pub is_loaded: &'a dyn Fn(&ProfileName) -> bool,
@@ -144,7 +150,9 @@ fn load_or_unload(
         return Ok(());
     }
     let result = if exists {
-        (cx.parser)(action, &profile)
+        let cache = files.cache();
+        let cache = (action == Action::Load && config.settings.compile_cache).then_some(&*cache);
+        (cx.parser)(action, &profile, cache)
             .map(|ran| {
                 if ran == Ran::WasNotLoaded {
                     out.warning("unable to unload already unloaded profile");
@@ -345,7 +353,7 @@ fn create_or_replace(
             dry_run_parser(out, Action::Remove, &profile);
             dry_run_remove(out, &profile);
         } else {
-            match (cx.parser)(Action::Remove, &profile) {
+            match (cx.parser)(Action::Remove, &profile, None) {
                 Ok(Ran::WasNotLoaded) => out.warning("unable to unload already unloaded profile"),
                 Ok(Ran::Ok) => {}
                 Err(e) => return Err(Failure::ZeroSizeRemove(e)),
@@ -424,7 +432,11 @@ fn create_or_replace(
     } else {
         Ok(())
     };
-    if let Err(e) = chosen.and_then(|()| (cx.parser)(action, &profile).map_err(Failure::Parser)) {
+    let cache = files.cache();
+    let cache = settings.compile_cache.then_some(&*cache);
+    if let Err(e) =
+        chosen.and_then(|()| (cx.parser)(action, &profile, cache).map_err(Failure::Parser))
+    {
         let _ = files::remove(&files.files());
         if args.mode == Mode::Create {
             let _ = files::remove(&profile);
@@ -574,7 +586,7 @@ mod tests {
             let host = &self.host;
             let config = self.config.clone();
             let load = move || Ok(config.clone());
-            let parser = |a: Action, p: &Path| {
+            let parser = |a: Action, p: &Path, _cache: Option<&Path>| {
                 self.calls.borrow_mut().push((a, p.display().to_string()));
                 match *self.status.borrow() {
                     Ok(r) => Ok(r),

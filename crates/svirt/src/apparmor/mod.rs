@@ -10,6 +10,7 @@
 //! 3. *attach* ([`ProcAttr::set_exec_label`]): a process asks to run its
 //!    next program under a profile.
 
+pub mod cache;
 pub mod kernel;
 pub mod parser;
 pub mod procattr;

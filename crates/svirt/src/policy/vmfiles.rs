@@ -14,6 +14,8 @@ pub const LOCK_SUFFIX: &str = ".lock";
 /// Suffix of the operator's per-VM rules (`svirt allow`), which the
 /// profile includes when present and regeneration never touches.
 pub const OVERRIDE_SUFFIX: &str = ".override";
+/// Suffix of the VM's compiled policy, kept for its next start.
+pub const CACHE_SUFFIX: &str = ".cache";
 /// Suffix of the marker that keeps a VM's profile in complain mode.
 pub const COMPLAIN_SUFFIX: &str = ".complain";
 /// What a temporary file carries between its target's name and
@@ -28,6 +30,7 @@ pub enum VmFileKind {
     Lock,
     Override,
     Complain,
+    Cache,
     /// A temporary a helper or `svirt` left behind if it was killed
     /// before renaming it into place.
     Temporary,
@@ -41,6 +44,7 @@ impl VmFileKind {
             VmFileKind::Lock => "lock",
             VmFileKind::Override => "override",
             VmFileKind::Complain => "complain",
+            VmFileKind::Cache => "cache",
             VmFileKind::Temporary => "temporary",
         }
     }
@@ -54,6 +58,7 @@ pub fn file_name(name: &ProfileName, kind: VmFileKind) -> Option<String> {
         VmFileKind::Lock => LOCK_SUFFIX,
         VmFileKind::Override => OVERRIDE_SUFFIX,
         VmFileKind::Complain => COMPLAIN_SUFFIX,
+        VmFileKind::Cache => CACHE_SUFFIX,
         VmFileKind::Temporary => return None,
     };
     Some(format!("{name}{suffix}"))
@@ -76,10 +81,11 @@ pub fn classify(file_name: &str) -> Option<(DomainUuid, VmFileKind)> {
         LOCK_SUFFIX => VmFileKind::Lock,
         OVERRIDE_SUFFIX => VmFileKind::Override,
         COMPLAIN_SUFFIX => VmFileKind::Complain,
+        CACHE_SUFFIX => VmFileKind::Cache,
         _ => {
             let base_end = tail.find(TEMP_INFIX)?;
             let base = &tail[..base_end];
-            if !matches!(base, "" | FILES_SUFFIX | OVERRIDE_SUFFIX) {
+            if !matches!(base, "" | FILES_SUFFIX | OVERRIDE_SUFFIX | CACHE_SUFFIX) {
                 return None;
             }
             let counters = &tail[base_end + TEMP_INFIX.len()..];
@@ -110,11 +116,17 @@ mod tests {
             VmFileKind::Lock,
             VmFileKind::Override,
             VmFileKind::Complain,
+            VmFileKind::Cache,
         ] {
             let file = file_name(&name, kind).unwrap();
             assert_eq!(classify(&file), Some((uuid, kind)), "{file}");
         }
-        for temp in [".tmp-12-0", ".files.tmp-1-3", ".override.tmp-99-1"] {
+        for temp in [
+            ".tmp-12-0",
+            ".files.tmp-1-3",
+            ".override.tmp-99-1",
+            ".cache.tmp-5-0",
+        ] {
             let file = format!("libvirt-{U}{temp}");
             assert_eq!(classify(&file), Some((uuid, VmFileKind::Temporary)));
         }
