@@ -20,6 +20,7 @@ mod explain;
 mod gc;
 mod hotplug;
 mod overrides;
+mod precompile;
 mod status;
 
 /// sVirt for AppArmor: per-VM confinement for QEMU.
@@ -58,6 +59,10 @@ enum Command {
     Complain(overrides::Target),
     /// End a VM's lasting complain mode: back to enforce mode.
     Enforce(overrides::Target),
+    /// Compile every defined VM's policy again for the installed parser and
+    /// the running kernel, in parallel, so autostarting VMs load it without
+    /// compiling (after a parser or kernel upgrade).
+    Precompile(precompile::PrecompileArgs),
     /// Print a shell completion script for svirt (bash, zsh or fish).
     Completions(CompletionsArgs),
     /// Check the host's confinement as it runs: every QEMU under its own
@@ -123,6 +128,7 @@ fn main() -> ExitCode {
         Command::AttachDisk(args) => hotplug::attach(&args),
         Command::DetachDisk(args) => hotplug::detach(&args),
         Command::Allow(args) => overrides::allow(&args),
+        Command::Precompile(args) => precompile::run(&args),
         Command::Complain(args) => overrides::set_mode(&args, true),
         Command::Enforce(args) => overrides::set_mode(&args, false),
         Command::Completions(args) => {

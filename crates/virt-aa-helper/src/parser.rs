@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use svirt::apparmor::cache;
-use svirt::apparmor::parser::{find_parser, PARSER_LOCATIONS};
+use svirt::apparmor::parser::{capture, find_parser, PARSER_LOCATIONS};
 use svirt::policydir as files;
 
 /// The exit status with which the parser reports that a profile to remove
@@ -114,30 +114,6 @@ pub fn run(action: Action, profile: &Path, cache: Option<&Path>) -> Result<Ran, 
         }
         _ => run_with(&parser, action, profile),
     }
-}
-
-/// The parser's standard output for `args`, at most
-/// [`cache::MAX_ENTRY_BYTES`]; `None` if it fails or says more.
-fn capture(parser: &Path, args: &[&std::ffi::OsStr]) -> Option<Vec<u8>> {
-    use std::io::Read;
-    let mut child = Command::new(parser)
-        .args(args)
-        .env_clear()
-        .env("PATH", "/sbin:/usr/sbin")
-        .env("IFS", " \t\n")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let mut out = Vec::new();
-    let read = child
-        .stdout
-        .take()?
-        .take(cache::MAX_ENTRY_BYTES as u64 + 1)
-        .read_to_end(&mut out);
-    let status = child.wait().ok()?;
-    (read.is_ok() && status.success() && out.len() <= cache::MAX_ENTRY_BYTES).then_some(out)
 }
 
 /// Loads or replaces with binary policy: `-a|-r -B FILE`.

@@ -40,6 +40,22 @@ pub fn parser_identity(parser: &Path) -> std::io::Result<String> {
     ))
 }
 
+/// The parser's features directory (`--print-cache-dir`), which names the
+/// features of the running kernel (or of the parser's default when none).
+pub fn features_dir(parser: &Path) -> Option<String> {
+    let out = super::parser::capture(parser, &["--print-cache-dir".as_ref()])?;
+    Some(String::from_utf8_lossy(&out).trim().to_owned())
+}
+
+/// The preprocessed profile an entry was compiled from, whatever parser
+/// and features it was compiled for (`svirt precompile` compiles it again
+/// for the current ones).
+pub fn source_of(entry: &[u8]) -> Option<&[u8]> {
+    let (key, _) = split(entry)?;
+    let at = key.windows(2).position(|w| w == b"\n\n")?;
+    Some(&key[at + 2..])
+}
+
 /// The key of a compilation.
 pub fn key(parser_identity: &str, features_dir: &str, preprocessed: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(preprocessed.len() + 256);
@@ -61,9 +77,8 @@ pub fn encode(key: &[u8], binary: &[u8]) -> Vec<u8> {
     out
 }
 
-/// The binary policy of an entry, if the entry is well formed, its key is
-/// exactly `key` and it holds a non-empty binary.
-pub fn binary_for<'a>(entry: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+/// An entry's key and binary, if its lengths add up.
+fn split(entry: &[u8]) -> Option<(&[u8], &[u8])> {
     let rest = entry.strip_prefix(MAGIC)?;
     let newline = rest.iter().take(42).position(|&b| b == b'\n')?;
     let (key_len, binary_len) = std::str::from_utf8(&rest[..newline])
@@ -71,11 +86,17 @@ pub fn binary_for<'a>(entry: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
         .split_once(' ')?;
     let (key_len, binary_len): (usize, usize) = (key_len.parse().ok()?, binary_len.parse().ok()?);
     let rest = &rest[newline + 1..];
-    if key_len.checked_add(binary_len)? != rest.len() || &rest[..key_len] != key {
+    if key_len.checked_add(binary_len)? != rest.len() {
         return None;
     }
-    let binary = &rest[key_len..];
-    (!binary.is_empty()).then_some(binary)
+    Some(rest.split_at(key_len))
+}
+
+/// The binary policy of an entry, if the entry is well formed, its key is
+/// exactly `key` and it holds a non-empty binary.
+pub fn binary_for<'a>(entry: &'a [u8], key: &[u8]) -> Option<&'a [u8]> {
+    let (k, binary) = split(entry)?;
+    (k == key && !binary.is_empty()).then_some(binary)
 }
 
 #[cfg(test)]
@@ -120,6 +141,8 @@ mod tests {
         assert_eq!(binary_for(&encode(&k, b""), &k), None);
         assert_eq!(binary_for(&entry[..MAGIC.len() + 3], &k), None);
         assert_eq!(binary_for(b"not an entry", &k), None);
+        assert_eq!(source_of(&entry), Some(&b"profile x {}\n"[..]));
+        assert_eq!(source_of(&entry[..entry.len() - 1]), None);
         let mut bad_len = MAGIC.to_vec();
         bad_len.extend_from_slice(b"99999999999999999999999999\n");
         assert_eq!(binary_for(&bad_len, &k), None);

@@ -22,6 +22,33 @@ pub fn find_parser() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The parser's standard output for `args`, run as libvirt runs it (a
+/// cleared environment with `PATH=/sbin:/usr/sbin`, no stdin, stderr
+/// discarded), at most [`super::cache::MAX_ENTRY_BYTES`]; `None` if it
+/// cannot run, fails or says more.
+pub fn capture(parser: &Path, args: &[&std::ffi::OsStr]) -> Option<Vec<u8>> {
+    use std::io::Read;
+    let limit = super::cache::MAX_ENTRY_BYTES;
+    let mut child = Command::new(parser)
+        .args(args)
+        .env_clear()
+        .env("PATH", "/sbin:/usr/sbin")
+        .env("IFS", " \t\n")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut out = Vec::new();
+    let read = child
+        .stdout
+        .take()?
+        .take(limit as u64 + 1)
+        .read_to_end(&mut out);
+    let status = child.wait().ok()?;
+    (read.is_ok() && status.success() && out.len() <= limit).then_some(out)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ParserError {
     #[error("apparmor_parser is not installed (looked in {}); install the apparmor package", PARSER_LOCATIONS.join(", "))]
