@@ -674,6 +674,118 @@ test_overrides() {
 	rm -f "$PDIR/$prof" "$PDIR/$prof".*
 }
 
+# ============================================================= startcost ==
+# Issue 14: what a VM start costs in parser runs. A logging wrapper is
+# bind-mounted over apparmor_parser, so each check sees exactly which
+# parser calls a helper call made: a restart of an unchanged VM compiles
+# nothing, the start-time -F calls run no parser, -D compiles nothing, and
+# every change that matters (an abstraction, .files, the override, the
+# parser) compiles again and takes effect.
+test_startcost() {
+	local uuid prof d=$W/startcost xml real=$W/apparmor_parser.real wrap=$W/parser-wrapper
+	local plog=$W/parser.log defs=$W/startcost-etc out id
+	uuid=$(new_uuid)
+	prof=libvirt-$uuid
+	mkimg "$d/boot.img" raw
+	mkimg "$d/extra.dat" raw
+	mkimg "$d/other.dat" raw
+	mkimg "$d/new.img" raw
+	live() { # ID [DISK...]: the live definition libvirt passes at start
+		local id=$1
+		shift
+		domain_xml vm-startcost "$uuid" "$d/boot.img:raw" "$@" | sed "1s/<domain type='kvm'>/<domain type='kvm' id='$id'>/"
+	}
+	cp "$(readlink -f /usr/sbin/apparmor_parser)" "$real" || { fail "cannot copy apparmor_parser"; return; }
+	printf '#!/bin/sh\necho "$*" >>%s\nexec %s "$@"\n' "$plog" "$real" >"$wrap"
+	chmod 755 "$wrap"
+	mount --bind "$wrap" /usr/sbin/apparmor_parser || { fail "cannot wrap apparmor_parser"; return; }
+	calls() { # the parser calls since the last look, one per line, paths cut
+		[ -f "$plog" ] && sed "s|$PDIR/||g" "$plog" | tr '\n' ';'
+		rm -f "$plog"
+	}
+	helper() { # ID ARGS...
+		local id=$1
+		shift
+		live "$id" >"$W/startcost.xml"
+		"$H" "$@" <"$W/startcost.xml" >"$W/startcost.out" 2>&1 || fail "virt-aa-helper $*: $(cat "$W/startcost.out")"
+	}
+	start_requests() { # ID: libvirt 9.0's three -F calls after a start
+		local dir=/var/lib/libvirt/qemu/domain-$1-vm-startcost
+		helper "$1" -r -u "$prof" -F "$dir/{,**}"
+		helper "$1" -r -u "$prof" -F "/var/lib/libvirt/qemu/channel/target/domain-$1-vm-startcost/{,**}"
+		helper "$1" -r -u "$prof" -F "$dir/master-key.aes"
+	}
+	reads() { aa-exec -p "$prof" -- dd if="$1" of=/dev/null bs=512 count=1 status=none 2>/dev/null; }
+	want_calls() { # DESC WANT: WANT is a shell pattern over calls()
+		out=$(calls)
+		# shellcheck disable=SC2053
+		[[ $out == $2 ]] && pass "$1: parser calls '$out'" || fail "$1: parser calls '$out', want '$2'"
+	}
+
+	rm -f "$plog"
+	helper 3 -c -u "$prof"
+	want_calls "first start (-c) compiles once and loads the binary" "-p $prof;--print-cache-dir;-Q -K -S $prof;-a -B $prof.cache.tmp-*;"
+	loaded "$prof" && pass "$prof is loaded" || fail "$prof is not loaded after -c"
+	[ -s "$PDIR/$prof.cache" ] && pass "the compiled policy is kept in $prof.cache" || fail "no $prof.cache"
+	start_requests 3
+	want_calls "the three start-time -F calls" ""
+	reads "$d/boot.img" && pass "its disk is readable" || fail "its disk is not readable"
+	reads "$d/extra.dat" && fail "extra.dat is readable before any change" || pass "extra.dat is denied"
+	helper 3 -D -u "$prof"
+	want_calls "-D (destroy)" "-R;"
+	loaded "$prof" && fail "$prof still loaded after -D" || pass "-D unloaded $prof"
+
+	# Restart: the domain id moves on; the rules and the compiled policy do not.
+	helper 4 -r -u "$prof"
+	want_calls "restart (-r with the next id) loads the kept binary" "-p $prof;--print-cache-dir;-r -B $prof.cache.tmp-*;"
+	start_requests 4
+	want_calls "the -F calls after the restart" ""
+	reads "$d/boot.img" && pass "after the restart its disk is readable" || fail "after the restart its disk is not readable"
+	reads "$d/other.dat" && fail "after the restart another file is readable" || pass "after the restart another file is denied"
+
+	# Each change that matters compiles again, and takes effect.
+	mkdir -p "$AADIR/abstractions/svirt-qemu.d"
+	echo "  \"$d/extra.dat\" r," >"$AADIR/abstractions/svirt-qemu.d/startcost"
+	helper 4 -r -u "$prof"
+	want_calls "an abstraction changed" "*-Q -K -S*"
+	reads "$d/extra.dat" && pass "the abstraction's new rule applies" || fail "the abstraction's new rule does not apply (stale policy)"
+	rm -f "$AADIR/abstractions/svirt-qemu.d/startcost"
+	helper 4 -r -u "$prof"
+	want_calls "the abstraction changed back" "*-Q -K -S*"
+	reads "$d/extra.dat" && fail "the removed abstraction rule still applies (stale policy)" || pass "the removed abstraction rule is gone"
+	echo "  \"$d/other.dat\" r," >"$PDIR/$prof.override"
+	helper 4 -r -u "$prof"
+	want_calls "the override changed" "*-Q -K -S*"
+	reads "$d/other.dat" && pass "the override applies" || fail "the override does not apply (stale policy)"
+	rm -f "$PDIR/$prof.override"
+	live 4 "$d/new.img:raw" >"$W/startcost-new.xml"
+	"$H" -r -u "$prof" <"$W/startcost-new.xml" >/dev/null 2>&1
+	want_calls ".files changed (a new disk)" "*-Q -K -S*"
+	reads "$d/new.img" && pass "the new disk is readable" || fail "the new disk is not readable (stale policy)"
+	helper 4 -r -u "$prof"
+	want_calls "back to the old definition" "*-Q -K -S*"
+	reads "$d/new.img" && fail "the removed disk is still readable (stale policy)" || pass "the removed disk is denied again"
+	touch "$wrap"
+	helper 4 -r -u "$prof"
+	want_calls "the parser changed (its file)" "*-Q -K -S*"
+
+	# svirt precompile after a parser change: the next start compiles nothing.
+	touch "$wrap"
+	mkdir -p "$defs/qemu"
+	live 4 >"$defs/qemu/vm-startcost.xml"
+	out=$("$SVIRT" precompile --libvirt-config "$defs" --libvirt-state "$W/startcost-run" 2>&1)
+	[[ $out == *"vm-startcost"*"compiled"* ]] && pass "svirt precompile compiled it again: $(echo "$out" | tail -n 1)" ||
+		fail "svirt precompile: $out"
+	calls >/dev/null
+	helper 5 -r -u "$prof"
+	want_calls "the start after svirt precompile" "-p $prof;--print-cache-dir;-r -B $prof.cache.tmp-*;"
+	reads "$d/boot.img" && pass "and its disk is readable" || fail "after precompile its disk is not readable"
+
+	helper 5 -D -u "$prof"
+	umount /usr/sbin/apparmor_parser || fail "cannot unwrap apparmor_parser"
+	rm -f "$PDIR/$prof" "$PDIR/$prof".*
+}
+
 # =================================================================== 5 qemu ==
 test_qemu() { # TAG (qemu | libvirt-qemu)
 	local tag=$1 uuid prof xml d=$W/$1 other qpid spid rc i
@@ -1388,6 +1500,11 @@ fi
 if wanted overrides; then
 	section overrides "svirt allow / complain / enforce last across regeneration (issue 13)"
 	test_overrides
+	info "($(elapsed))"
+fi
+if wanted startcost; then
+	section startcost "a restart compiles nothing; every change that matters compiles again (issue 14)"
+	test_startcost
 	info "($(elapsed))"
 fi
 if wanted qemu; then
