@@ -368,13 +368,14 @@ test_confinement() { # TAG (confinement | libvirt)
 	l=$("$SVIRT" label $$ 2>&1)
 	[ "$l" = unconfined ] && pass "svirt label of the test shell: unconfined" ||
 		fail "svirt label $$: '$l', want unconfined"
-	if "$SVIRT" status 2>&1 | grep -Eq "^$prof +enforce +([0-9 ]* )?$PROBE_PID( |\$)"; then
+	# Columns: PROFILE MODE CHOICES PIDS (CHOICES is "-" without any).
+	if "$SVIRT" status 2>&1 | grep -Eq "^$prof +enforce +- +([0-9 ]* )?$PROBE_PID( |\$)"; then
 		pass "svirt status: $("$SVIRT" status | grep "^$prof" | tr -s ' ')"
 	else
 		fail "svirt status does not list $prof enforce with pid $PROBE_PID: $("$SVIRT" status 2>&1 | tr '\n' '|')"
 	fi
 	if "$SVIRT" status --json 2>&1 | tr -d ' \n' |
-		grep -q "{\"mode\":\"enforce\",\"pids\":\[\([0-9]*,\)*$PROBE_PID\(,[0-9]*\)*\],\"profile\":\"$prof\"}"; then
+		grep -q "\"mode\":\"enforce\",\"overrides\":0,\"pids\":\[\([0-9]*,\)*$PROBE_PID\(,[0-9]*\)*\],\"profile\":\"$prof\"}"; then
 		pass "svirt status --json lists $prof, enforce, pid $PROBE_PID"
 	else
 		fail "svirt status --json: $("$SVIRT" status --json 2>&1 | tr -d ' \n')"
@@ -829,7 +830,7 @@ test_qemu() { # TAG (qemu | libvirt-qemu)
 		local l
 		l=$("$SVIRT" label "$qpid" 2>&1)
 		[ "$l" = "$prof (enforce)" ] && pass "svirt label $qpid: $l" || fail "svirt label $qpid: '$l', want '$prof (enforce)'"
-		"$SVIRT" status | grep -Eq "^$prof +enforce +([0-9 ]* )?$qpid( |\$)" &&
+		"$SVIRT" status | grep -Eq "^$prof +enforce +- +([0-9 ]* )?$qpid( |\$)" &&
 			pass "svirt status lists QEMU under $prof" || fail "svirt status: $("$SVIRT" status 2>&1 | tr '\n' '|')"
 	else
 		fail "QEMU did not start with its own disk: $(tr '\n' ' ' <"$W/$tag.err")"
