@@ -769,6 +769,12 @@ test_startcost() {
 	touch "$wrap"
 	helper 4 -r -u "$prof"
 	want_calls "the parser changed (its file)" "*-Q -K -S*"
+	# The profile file itself, as when it is made again from a changed template.
+	mkimg "$d/tmpl.dat" raw
+	sed -i '$ d' "$PDIR/$prof" && printf '  "%s" r,\n}\n' "$d/tmpl.dat" >>"$PDIR/$prof"
+	helper 4 -r -u "$prof"
+	want_calls "the profile file changed (a new template)" "*-Q -K -S*"
+	reads "$d/tmpl.dat" && pass "the profile file's new rule applies" || fail "the profile file's new rule does not apply (stale policy)"
 
 	# svirt precompile after a parser change: the next start compiles nothing.
 	touch "$wrap"
