@@ -7,10 +7,10 @@
 //! libvirt runs it.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use svirt::apparmor::cache;
-use svirt::apparmor::parser::{capture, find_parser, PARSER_LOCATIONS};
+use svirt::apparmor::parser::{capture, find_parser, libvirt_command, PARSER_LOCATIONS};
 use svirt::policydir as files;
 
 /// The exit status with which the parser reports that a profile to remove
@@ -118,16 +118,10 @@ pub fn run(action: Action, profile: &Path, cache: Option<&Path>) -> Result<Ran, 
 
 /// Loads or replaces with binary policy: `-a|-r -B FILE`.
 fn load_binary(parser: &Path, action: Action, binary: &Path) -> bool {
-    Command::new(parser)
+    libvirt_command(parser)
         .arg(action.flag())
         .arg("-B")
         .arg(binary)
-        .env_clear()
-        .env("PATH", "/sbin:/usr/sbin")
-        .env("IFS", " \t\n")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
 }
@@ -213,21 +207,13 @@ pub fn run_with(parser: &Path, action: Action, profile: &Path) -> Result<Ran, Pa
     let stub = (action == Action::RemoveByName)
         .then(|| removal_stub(profile))
         .flatten();
-    let mut cmd = Command::new(parser);
+    let mut cmd = libvirt_command(parser);
     cmd.arg(action.flag());
-    if stub.is_none() {
+    if stub.is_some() {
+        cmd.stdin(Stdio::piped());
+    } else {
         cmd.arg(profile);
     }
-    cmd.env_clear()
-        .env("PATH", "/sbin:/usr/sbin")
-        .env("IFS", " \t\n")
-        .stdin(if stub.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
     let spawn_error = |source| ParserFailure::Spawn {
         parser: parser.to_owned(),
         source,

@@ -22,6 +22,20 @@ pub fn find_parser() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
+/// The parser as libvirt runs it: a cleared environment with
+/// `PATH=/sbin:/usr/sbin` and `IFS`, no stdin or stdout, stderr discarded
+/// (callers change what they need).
+pub fn libvirt_command(parser: &Path) -> Command {
+    let mut cmd = Command::new(parser);
+    cmd.env_clear()
+        .env("PATH", "/sbin:/usr/sbin")
+        .env("IFS", " \t\n")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
 /// The parser's standard output for `args`, run as libvirt runs it (a
 /// cleared environment with `PATH=/sbin:/usr/sbin`, no stdin, stderr
 /// discarded), at most [`super::cache::MAX_ENTRY_BYTES`]; `None` if it
@@ -29,14 +43,9 @@ pub fn find_parser() -> Option<PathBuf> {
 pub fn capture(parser: &Path, args: &[&std::ffi::OsStr]) -> Option<Vec<u8>> {
     use std::io::Read;
     let limit = super::cache::MAX_ENTRY_BYTES;
-    let mut child = Command::new(parser)
+    let mut child = libvirt_command(parser)
         .args(args)
-        .env_clear()
-        .env("PATH", "/sbin:/usr/sbin")
-        .env("IFS", " \t\n")
-        .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .ok()?;
     let mut out = Vec::new();
