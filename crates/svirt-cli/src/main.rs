@@ -20,6 +20,7 @@ mod explain;
 mod gc;
 mod hotplug;
 mod overrides;
+mod policy_cmd;
 mod precompile;
 mod status;
 
@@ -59,6 +60,10 @@ enum Command {
     Complain(overrides::Target),
     /// End a VM's lasting complain mode: back to enforce mode.
     Enforce(overrides::Target),
+    /// Which policy new VM profiles are made from: svirt's template and
+    /// abstraction (`install`), the distribution's (`restore`), `status`.
+    #[command(subcommand)]
+    Policy(policy_cmd::PolicyCommand),
     /// Compile every defined VM's policy again for the installed parser and
     /// the running kernel, in parallel, so autostarting VMs load it without
     /// compiling (after a parser or kernel upgrade).
@@ -129,6 +134,7 @@ fn main() -> ExitCode {
         Command::DetachDisk(args) => hotplug::detach(&args),
         Command::Allow(args) => overrides::allow(&args),
         Command::Precompile(args) => precompile::run(&args),
+        Command::Policy(command) => policy_cmd::run(&command),
         Command::Complain(args) => overrides::set_mode(&args, true),
         Command::Enforce(args) => overrides::set_mode(&args, false),
         Command::Completions(args) => {
@@ -170,7 +176,11 @@ fn choose_template(explicit: Option<&Path>, virt_type: VirtType) -> Result<(Stri
             .with_context(|| format!("cannot read template {}", path.display()))?;
         return Ok((text, false));
     }
-    let installed = Path::new(POLICY_DIR).join(pipeline::template_file_name(virt_type));
+    let installed = pipeline::template_candidates(virt_type)
+        .into_iter()
+        .map(|name| Path::new(POLICY_DIR).join(name))
+        .find(|p| p.exists())
+        .unwrap_or_else(|| Path::new(POLICY_DIR).join(pipeline::template_file_name(virt_type)));
     if installed.exists() {
         let text = pipeline::read_template(&installed)
             .with_context(|| format!("cannot read template {}", installed.display()))?;

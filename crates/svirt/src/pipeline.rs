@@ -63,6 +63,20 @@ impl VmPolicy {
     }
 }
 
+/// What `svirt policy install` puts before a template's name: a template
+/// of svirt's own beside the distribution's, which the helper prefers, so
+/// the distribution's file is never touched and package upgrades leave the
+/// choice alone.
+pub const SVIRT_TEMPLATE_PREFIX: &str = "svirt.";
+
+/// The template files for a virt type, in the order they are looked for
+/// in the policy directory: svirt's installed one, then the
+/// distribution's.
+pub fn template_candidates(virt_type: VirtType) -> [String; 2] {
+    let name = template_file_name(virt_type);
+    [format!("{SVIRT_TEMPLATE_PREFIX}{name}"), name]
+}
+
 /// The template file name for a virt type: `TEMPLATE.qemu` for the QEMU
 /// family, `TEMPLATE.<type>` otherwise.
 pub fn template_file_name(virt_type: VirtType) -> String {

@@ -507,8 +507,9 @@ pub fn write_files(files: &ProfileFiles, text: &str, append: bool) -> Result<boo
     Ok(true)
 }
 
-/// Makes the profile from `TEMPLATE.<type>` (svirt's own for the QEMU
-/// family when none is installed) and creates it exclusively.
+/// Makes the profile from `svirt.TEMPLATE.<type>` when `svirt policy
+/// install` put one there, else `TEMPLATE.<type>` (svirt's built-in one for
+/// the QEMU family when none is installed), and creates it exclusively.
 pub fn create_profile(
     files: &ProfileFiles,
     domain: &Domain,
@@ -516,11 +517,22 @@ pub fn create_profile(
     lxc: bool,
     if_exists: bool,
 ) -> Result<(), Failure> {
-    let template_path = files.template(&pipeline::template_file_name(domain.virt_type));
-    let shown = template_path.display().to_string();
-    let template = match files::probe(&template_path).map_err(Failure::Examine)? {
-        Some(_) => {
-            pipeline::read_template(&template_path).map_err(|e| Failure::TemplateRead(shown, e))?
+    let mut found = None;
+    for candidate in pipeline::template_candidates(domain.virt_type) {
+        let path = files.template(&candidate);
+        if files::probe(&path).map_err(Failure::Examine)?.is_some() {
+            found = Some(path);
+            break;
+        }
+    }
+    let shown = files
+        .template(&pipeline::template_file_name(domain.virt_type))
+        .display()
+        .to_string();
+    let template = match found {
+        Some(path) => {
+            let shown = path.display().to_string();
+            pipeline::read_template(&path).map_err(|e| Failure::TemplateRead(shown, e))?
         }
         None if domain.virt_type.is_qemu_family() => pipeline::BUILTIN_QEMU_TEMPLATE.to_owned(),
         None => return Err(Failure::TemplateMissing(shown)),
@@ -1038,6 +1050,31 @@ mod tests {
             .read(".files")
             .unwrap()
             .contains("master-key.aes\" rwk,"));
+    }
+
+    #[test]
+    fn svirts_installed_template_is_preferred_to_the_distributions() {
+        let rig = safe_rig();
+        std::fs::write(
+            rig.dir.path().join("svirt.TEMPLATE.qemu"),
+            "\nprofile LIBVIRT_TEMPLATE flags=(attach_disconnected) {\n  #include <abstractions/svirt-qemu>\n}\n",
+        )
+        .unwrap();
+        rig.run(&["-c", "-u", NAME], XML).0.unwrap();
+        let profile = rig.read("").unwrap();
+        assert!(profile.contains("<abstractions/svirt-qemu>"), "{profile}");
+        assert!(
+            !profile.contains("<abstractions/libvirt-qemu>"),
+            "{profile}"
+        );
+        // Without it, the distribution's again.
+        std::fs::remove_file(rig.dir.path().join("svirt.TEMPLATE.qemu")).unwrap();
+        std::fs::remove_file(rig.path("")).unwrap();
+        rig.run(&["-c", "-u", NAME], XML).0.unwrap();
+        assert!(rig
+            .read("")
+            .unwrap()
+            .contains("<abstractions/libvirt-qemu>"));
     }
 
     #[test]
