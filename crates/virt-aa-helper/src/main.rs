@@ -230,12 +230,6 @@ fn report(f: &Failure, out: &mut Output) {
             out.error(e.to_string());
             out.error("failed to create include file");
         }
-        Failure::OperatorChoices(reason) => {
-            out.error(format!(
-                "cannot apply the per-VM choices of svirt allow/complain: {reason}"
-            ));
-            out.error("failed to create profile");
-        }
         Failure::Parser(p) => {
             detail(out, p.to_string());
             out.error(PARSER_FAILED);

@@ -82,9 +82,6 @@ pub enum Failure {
     ReadFiles(FileError),
     WriteFiles(FileError),
     RemoveFiles(FileError),
-    /// The profile could not be made to carry the operator's per-VM
-    /// choices (`vm_overrides`).
-    OperatorChoices(String),
     Parser(ParserFailure),
 }
 
@@ -427,21 +424,24 @@ fn create_or_replace(
     {
         return Ok(());
     }
-    let chosen = if settings.vm_overrides {
-        apply_choices(&files, &name)
-    } else {
-        Ok(())
-    };
+    if settings.vm_overrides {
+        // libvirt's helper would load this profile whatever it looks like:
+        // choices that cannot be applied are a warning, never a failed start.
+        if let Err(why) = apply_choices(&files, &name) {
+            out.warning(format!(
+                "{}: the per-VM choices of svirt allow/complain are not applied: {why}",
+                profile.display()
+            ));
+        }
+    }
     let cache = files.cache();
     let cache = settings.compile_cache.then_some(&*cache);
-    if let Err(e) =
-        chosen.and_then(|()| (cx.parser)(action, &profile, cache).map_err(Failure::Parser))
-    {
+    if let Err(e) = (cx.parser)(action, &profile, cache) {
         let _ = files::remove(&files.files());
         if args.mode == Mode::Create {
             let _ = files::remove(&profile);
         }
-        return Err(e);
+        return Err(Failure::Parser(e));
     }
     Ok(())
 }
@@ -451,26 +451,22 @@ fn create_or_replace(
 /// the `.complain` marker exists. The marker only ever turns complain on,
 /// so a profile put in complain mode by hand stays so; `svirt enforce`
 /// turns it off. The file is replaced only when its text changes.
-fn apply_choices(files: &ProfileFiles, name: &ProfileName) -> Result<(), Failure> {
+fn apply_choices(files: &ProfileFiles, name: &ProfileName) -> Result<(), String> {
     let profile = files.profile();
-    let shown = profile.display().to_string();
-    let fail = |reason: String| Failure::OperatorChoices(format!("{shown}: {reason}"));
     let complain = files::probe(&files.complain_marker())
-        .map_err(|e| fail(e.to_string()))?
+        .map_err(|e| e.to_string())?
         .is_some();
-    let Some(bytes) =
-        files::read_limited(&profile, MAX_FILE_BYTES).map_err(|e| fail(e.to_string()))?
-    else {
-        return Err(Failure::ProfileMissing);
-    };
-    let text = String::from_utf8(bytes).map_err(|_| fail("not UTF-8".to_owned()))?;
+    let bytes = files::read_limited(&profile, MAX_FILE_BYTES)
+        .map_err(|e| e.to_string())?
+        .ok_or("the profile file is gone")?;
+    let text = String::from_utf8(bytes).map_err(|_| "it is not UTF-8".to_owned())?;
     let choices = OperatorChoices {
         overrides: true,
         complain: complain.then_some(true),
     };
-    let new = apply_operator_choices(&text, name, choices).map_err(|e| fail(e.to_string()))?;
+    let new = apply_operator_choices(&text, name, choices).map_err(|e| e.to_string())?;
     if new != text {
-        files::replace_atomically(&profile, new.as_bytes()).map_err(|e| fail(e.to_string()))?;
+        files::replace_atomically(&profile, new.as_bytes()).map_err(|e| e.to_string())?;
     }
     Ok(())
 }
@@ -1078,7 +1074,9 @@ mod tests {
     }
 
     #[test]
-    fn an_unusable_profile_header_fails_the_run_without_loading() {
+    fn an_unusable_profile_header_is_a_warning_and_the_profile_still_loads() {
+        // libvirt's helper loads such a profile; the choice that cannot be
+        // written into it must not stop the VM.
         let rig = safe_rig();
         std::fs::write(
             rig.dir.path().join("TEMPLATE.qemu"),
@@ -1086,10 +1084,11 @@ mod tests {
         )
         .unwrap();
         std::fs::write(rig.path(".complain"), "").unwrap();
-        let (r, _) = rig.run(&["-c", "-u", NAME], XML);
-        assert!(matches!(r, Err(Failure::OperatorChoices(_))), "{r:?}");
-        assert!(rig.calls.borrow().is_empty());
-        assert!(rig.read("").is_none() && rig.read(".files").is_none());
+        let (r, err) = rig.run(&["-c", "-u", NAME], XML);
+        r.unwrap();
+        assert!(err.contains("are not applied"), "{err}");
+        assert_eq!(rig.calls.borrow().len(), 1);
+        assert!(!rig.read("").unwrap().contains("complain"));
     }
 
     /// The dry-run `.files` rules of `xml`, or the failure and stderr.
