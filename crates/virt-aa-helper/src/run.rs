@@ -362,15 +362,6 @@ fn create_or_replace(
     if let (Some(file), true) = (&extra, args.append) {
         // Only the added file; it is checked a second time, as in libvirt.
         text = extra_rules(file, &domain, settings, cx.host, out, &definition)?;
-        if settings.start_requests && !args.dry_run {
-            // `start_requests`: nothing to append when `.files` has it all.
-            let current = files::read_limited(&files.files(), MAX_FILE_BYTES)
-                .map_err(Failure::ReadFiles)?
-                .map(|b| String::from_utf8_lossy(&b).into_owned());
-            if current.is_some_and(|c| already_granted(&text, &c)) {
-                text.clear();
-            }
-        }
     }
 
     let name = ProfileName::for_uuid(&domain.uuid);
@@ -398,7 +389,7 @@ fn create_or_replace(
     let changed = if lxc {
         true
     } else {
-        write_files(&files, &text, args.append)?
+        write_files(&files, &text, args.append, settings.start_requests)?
     };
     if creating {
         let if_exists = config.settings.include_if_exists;
@@ -480,16 +471,29 @@ fn already_granted(added: &str, rules: &str) -> bool {
 }
 
 /// Writes `.files`: header and rules, or (appending) the existing content
-/// and the rules. Nothing is written when the content would not change;
-/// returns whether it was written.
-pub fn write_files(files: &ProfileFiles, text: &str, append: bool) -> Result<bool, Failure> {
+/// and the rules; with `skip_granted` (`start_requests`) nothing is appended
+/// when every rule line is there already. Nothing is written when the
+/// content would not change; returns whether it was written.
+pub fn write_files(
+    files: &ProfileFiles,
+    text: &str,
+    append: bool,
+    skip_granted: bool,
+) -> Result<bool, Failure> {
     let path = files.files();
     let existing = files::read_limited(&path, MAX_FILE_BYTES).map_err(Failure::ReadFiles)?;
     let mut content = match (&existing, append) {
         (Some(old), true) => old.clone(),
         _ => FILES_HEADER.as_bytes().to_vec(),
     };
-    content.extend_from_slice(text.as_bytes());
+    let granted = append
+        && skip_granted
+        && existing
+            .as_deref()
+            .is_some_and(|old| already_granted(text, &String::from_utf8_lossy(old)));
+    if !granted {
+        content.extend_from_slice(text.as_bytes());
+    }
     if content.len() > MAX_FILE_BYTES {
         return Err(Failure::FilesTooLarge(content.len()));
     }
