@@ -126,13 +126,14 @@ pub fn run(args: &PrecompileArgs) -> Result<ExitCode> {
         parser,
     };
     let definitions = Definitions::scan(&args.roots.definition_dirs())?;
-    let mut names: Vec<ProfileName> = definitions
+    // Each VM once, by profile name, with the name libvirt gives it.
+    let mut names: Vec<(ProfileName, String)> = definitions
         .domains
         .iter()
-        .map(|d| ProfileName::for_uuid(&d.uuid))
+        .map(|d| (ProfileName::for_uuid(&d.uuid), d.name.clone()))
         .collect();
     names.sort();
-    names.dedup();
+    names.dedup_by(|a, b| a.0 == b.0);
     let jobs = args.jobs.map(usize::from).unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get().min(4))
@@ -145,46 +146,36 @@ pub fn run(args: &PrecompileArgs) -> Result<ExitCode> {
         for _ in 0..jobs.min(names.len().max(1)) {
             scope.spawn(|| loop {
                 let next = queue.lock().map(|mut q| q.next()).ok().flatten();
-                let Some(name) = next else { break };
-                let files = ProfileFiles::new(&args.roots.policy_dir, name.as_str());
+                let Some((profile, vm)) = next else { break };
+                let files = ProfileFiles::new(&args.roots.policy_dir, profile.as_str());
                 let outcome = precompile_one(&current, &files);
                 if let Ok(mut r) = results.lock() {
-                    r.push((name.clone(), outcome));
+                    r.push((profile.clone(), vm.clone(), outcome));
                 }
             });
         }
     });
     let mut results = results.into_inner().unwrap_or_default();
     results.sort_by(|a, b| a.0.cmp(&b.0));
-    report(
-        args,
-        &definitions,
-        &results,
-        jobs,
-        started.elapsed().as_millis(),
-    )
+    report(args, &results, jobs, started.elapsed().as_millis())
 }
 
 fn report(
     args: &PrecompileArgs,
-    definitions: &Definitions,
-    results: &[(ProfileName, Outcome)],
+    results: &[(ProfileName, String, Outcome)],
     jobs: usize,
     total_ms: u128,
 ) -> Result<ExitCode> {
-    let name_of = |p: &ProfileName| {
-        svirt::policy::vmfiles::classify(p.as_str())
-            .and_then(|(uuid, _)| definitions.name_of(&uuid).map(str::to_owned))
-            .unwrap_or_default()
-    };
-    let failed = results.iter().any(|(_, o)| matches!(o, Outcome::Failed(_)));
+    let failed = results
+        .iter()
+        .any(|(_, _, o)| matches!(o, Outcome::Failed(_)));
     if args.json {
         let list: Vec<_> = results
             .iter()
-            .map(|(p, o)| {
+            .map(|(p, vm, o)| {
                 json!({
                     "profile": p.as_str(),
-                    "name": name_of(p),
+                    "name": vm,
                     "outcome": o.kind(),
                     "ms": match o { Outcome::Compiled { ms } => Some(*ms), _ => None },
                     "error": match o { Outcome::Failed(e) => Some(e.clone()), _ => None },
@@ -194,7 +185,7 @@ fn report(
         let out = json!({ "vms": list, "jobs": jobs, "ms": total_ms });
         println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
-        for (p, o) in results {
+        for (p, vm, o) in results {
             let what = match o {
                 Outcome::UpToDate => "up to date".to_owned(),
                 Outcome::Compiled { ms } => format!("compiled ({ms} ms)"),
@@ -203,9 +194,9 @@ fn report(
                 }
                 Outcome::Failed(e) => format!("failed: {e}"),
             };
-            println!("VM {} ({p}): {}", inert(&name_of(p)), inert(&what));
+            println!("VM {} ({p}): {}", inert(vm), inert(&what));
         }
-        let count = |k: &str| results.iter().filter(|(_, o)| o.kind() == k).count();
+        let count = |k: &str| results.iter().filter(|(_, _, o)| o.kind() == k).count();
         println!(
             "{} compiled, {} up to date, {} without an entry, {} failed; {jobs} at once, {total_ms} ms",
             count("compiled"),
