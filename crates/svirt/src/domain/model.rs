@@ -254,6 +254,9 @@ pub struct Devices {
     pub vsock: Option<Vsock>,
     /// `<pstore>` devices (libvirt ≥ 10.x; the parser allows one).
     pub pstores: Vec<Pstore>,
+    /// `<audio>` backends (direct children of `<devices>`; the `<audio>`
+    /// inside `<sound>` only refers to one by id).
+    pub audios: Vec<Audio>,
 }
 
 // ---------------------------------------------------------------- storage ---
@@ -606,6 +609,58 @@ pub struct Pstore {
     pub path: Option<String>,
 }
 
+// ------------------------------------------------------------------ audio ---
+
+open_names! {
+    /// `<audio type=…>`: the host audio backend QEMU plays and records
+    /// through.
+    AudioType {
+        None = "none",
+        Alsa = "alsa",
+        CoreAudio = "coreaudio",
+        Jack = "jack",
+        Oss = "oss",
+        PulseAudio = "pulseaudio",
+        Sdl = "sdl",
+        Spice = "spice",
+        File = "file",
+        Dbus = "dbus",
+    }
+}
+
+/// `<audio id=… type=…>`: an audio backend, with the attributes that name
+/// host resources. Strings are kept as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Audio {
+    /// `id=`, which `<sound><audio id>` refers to.
+    pub id: Option<u32>,
+    pub kind: AudioType,
+    /// `<input dev=…>`: an OSS device path (QEMU's default `/dev/dsp` when
+    /// absent); for ALSA a PCM name, not a path.
+    pub input_dev: Option<String>,
+    /// `<output dev=…>`, as `input_dev`.
+    pub output_dev: Option<String>,
+    /// `path=` of `type='file'`: the WAV file QEMU writes.
+    pub path: Option<String>,
+    /// `serverName=` of `type='pulseaudio'`: a server string (a socket
+    /// path, `unix:/path`, a host name, `tcp:host:port`, …).
+    pub server_name: Option<String>,
+}
+
+impl Audio {
+    /// A backend of type `kind` with nothing else set.
+    pub fn new(kind: AudioType) -> Self {
+        Audio {
+            id: None,
+            kind,
+            input_dev: None,
+            output_dev: None,
+            path: None,
+            server_name: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shmem {
     pub name: String,
@@ -711,6 +766,26 @@ mod tests {
             assert!(!matches!(g, GraphicsType::Other(_)), "{name}");
             assert_eq!(g.as_str(), name);
         }
+        for name in [
+            "none",
+            "alsa",
+            "coreaudio",
+            "jack",
+            "oss",
+            "pulseaudio",
+            "sdl",
+            "spice",
+            "file",
+            "dbus",
+        ] {
+            let a = AudioType::from_name(name);
+            assert!(!matches!(a, AudioType::Other(_)), "{name}");
+            assert_eq!(a.as_str(), name);
+        }
+        assert_eq!(
+            AudioType::from_name("pipewire"),
+            AudioType::Other("pipewire".into())
+        );
         for name in ["dimm", "nvdimm", "virtio-pmem", "virtio-mem", "sgx-epc"] {
             let m = MemoryModel::from_name(name);
             assert!(!matches!(m, MemoryModel::Other(_)), "{name}");

@@ -26,6 +26,7 @@ use roxmltree::{Document, Node, ParsingOptions};
 use super::model::{CharDevKind, Devices, Domain, Os, SecLabel, SecLabelType, VirtType};
 use super::uuid::{DomainUuid, UuidError};
 
+mod audio;
 mod chardev;
 mod disk;
 mod filesystem;
@@ -695,6 +696,7 @@ fn parse_devices(node: Node<'_, '_>) -> Result<Devices> {
             "tpm" => devices.tpms.push(tpm::parse_tpm(dev)?),
             "smartcard" => devices.smartcards.push(smartcard::parse_smartcard(dev)?),
             "pstore" => devices.pstores.push(pstore::parse_pstore(dev)),
+            "audio" => devices.audios.push(audio::parse_audio(dev)?),
             "vsock" => {
                 if devices.vsock.is_some() {
                     return Err(DomainError::Duplicate {
