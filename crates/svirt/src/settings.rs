@@ -119,6 +119,13 @@ pub struct Settings {
     /// Grant a `<pstore>` device's backing `<path>` `rw`, as libvirt 11.3
     /// does. libvirt 9.0 does not know the device.
     pub pstore: bool,
+    /// Grant a host audio backend (`<audio>`) what QEMU opens for it, in
+    /// this VM's own rules: ALSA's `/dev/snd/*` and read-only
+    /// configuration, OSS devices, a `file` backend's WAV file, a local
+    /// PulseAudio server socket. libvirt's helper grants nothing and relies
+    /// on its shared abstraction, which gives sound to every VM; svirt's
+    /// abstraction gives none.
+    pub audio_backends: bool,
     /// Grant `<os><shim>` read-only like a kernel (`r` plus the quiet write
     /// deny), as libvirt 11.3 does. libvirt 9.0 does not know the element.
     pub os_shim: bool,
@@ -203,6 +210,7 @@ impl Settings {
             sev_device: false,
             sgx_epc: false,
             pstore: false,
+            audio_backends: false,
             os_shim: false,
             firmware_dirs: false,
             macvtap: false,
@@ -242,6 +250,7 @@ impl Settings {
             sev_device: true,
             sgx_epc: true,
             pstore: true,
+            audio_backends: true,
             os_shim: true,
             firmware_dirs: true,
             macvtap: true,

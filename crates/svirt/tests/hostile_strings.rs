@@ -283,6 +283,32 @@ fn build_fields() -> Vec<Field> {
             Devices,
             "<pstore backend='acpi-erst'><path>@S@</path><size unit='KiB'>8</size></pstore>",
         )),
+        // Audio backends (`audio_backends`).
+        safe_only(path(
+            "oss audio input device",
+            Devices,
+            "<audio id='1' type='oss'><input dev='@S@'/></audio>",
+        )),
+        safe_only(path(
+            "oss audio output device",
+            Devices,
+            "<audio id='1' type='oss'><output dev='@S@'/></audio>",
+        )),
+        safe_only(path(
+            "audio wav file",
+            Devices,
+            "<audio id='1' type='file' path='@S@'/>",
+        )),
+        safe_only(path(
+            "pulseaudio server",
+            Devices,
+            "<audio id='1' type='pulseaudio' serverName='@S@'/>",
+        )),
+        safe_only(path(
+            "pulseaudio unix server",
+            Devices,
+            "<audio id='1' type='pulseaudio' serverName='unix:@S@'/>",
+        )),
         // A macvtap NIC's host device: joined into /sys/class/net/<dev>,
         // looked up as /dev/tap<ifindex> (the test hosts know `macvtap0`).
         safe_only(benign(

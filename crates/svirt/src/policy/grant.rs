@@ -173,6 +173,13 @@ impl FixedPattern {
     /// Intel SGX virtual EPC and the provisioning key device.
     pub const SGX_VEPC: FixedPattern = FixedPattern("/dev/sgx_vepc");
     pub const SGX_PROVISION: FixedPattern = FixedPattern("/dev/sgx_provision");
+    /// ALSA: the sound device directory and the nodes alsa-lib opens.
+    pub const SND_DIR: FixedPattern = FixedPattern("/dev/snd/");
+    pub const SND_DEVICES: FixedPattern = FixedPattern("/dev/snd/*");
+    /// ALSA: the configuration alsa-lib reads (read-only).
+    pub const ALSA_DATA: FixedPattern = FixedPattern("/usr/share/alsa/**");
+    pub const ALSA_CONF: FixedPattern = FixedPattern("/etc/asound.conf");
+    pub const ALSA_CONF_D: FixedPattern = FixedPattern("/etc/alsa/conf.d/{,*}");
 
     pub const ALL: &'static [FixedPattern] = &[
         Self::VHOST_NET,
@@ -197,6 +204,11 @@ impl FixedPattern {
         Self::SEV,
         Self::SGX_VEPC,
         Self::SGX_PROVISION,
+        Self::SND_DIR,
+        Self::SND_DEVICES,
+        Self::ALSA_DATA,
+        Self::ALSA_CONF,
+        Self::ALSA_CONF_D,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -381,6 +393,12 @@ pub enum Origin {
     Pstore {
         index: usize,
     },
+    /// Audio backend number `index` (`<audio>`; `role`: "ALSA devices",
+    /// "OSS output device", "WAV file", …).
+    Audio {
+        index: usize,
+        role: &'static str,
+    },
     /// `<launchSecurity>` (SEV, SEV-SNP).
     LaunchSecurity,
     /// The aggregated trailing rules.
@@ -448,6 +466,7 @@ impl fmt::Display for Origin {
             Origin::Tpm { index, role } => write!(f, "TPM {index} {role}"),
             Origin::Smartcard { index } => write!(f, "smartcard {index}"),
             Origin::Pstore { index } => write!(f, "pstore {index}"),
+            Origin::Audio { index, role } => write!(f, "audio backend {index} {role}"),
             Origin::LaunchSecurity => write!(f, "launch security (SEV)"),
             Origin::VhostNet => write!(f, "vhost-net for virtio NICs"),
             Origin::Vfio => write!(f, "VFIO for assigned devices"),

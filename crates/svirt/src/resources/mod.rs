@@ -13,6 +13,7 @@
 //! keep every piece that comes from the domain in a
 //! [`PatternPart::Literal`], so it is escaped in safe mode.
 
+mod audio;
 mod base;
 mod chardev;
 mod disk;
@@ -149,6 +150,7 @@ pub fn grants_until_failure(
     }
     tpm::add(&mut cx);
     smartcard::add(&mut cx);
+    audio::add(&mut cx);
     launch::add(&mut cx);
     trailing::add(&mut cx);
     (cx.out, None)
