@@ -18,6 +18,7 @@ fn every_example_prints_a_profile_that_compiles() {
         "kvm-qcow2.xml",
         "uefi-tpm-virtiofs.xml",
         "hostdev-chardev.xml",
+        "desktop-audio.xml",
     ] {
         let out = svirt()
             .args(["profile", "--check"])

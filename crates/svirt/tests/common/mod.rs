@@ -10,7 +10,12 @@ use svirt::testing::FakeHost;
 use svirt::Settings;
 
 /// The shipped examples, without `.xml`.
-pub const EXAMPLES: &[&str] = &["kvm-qcow2", "uefi-tpm-virtiofs", "hostdev-chardev"];
+pub const EXAMPLES: &[&str] = &[
+    "kvm-qcow2",
+    "uefi-tpm-virtiofs",
+    "hostdev-chardev",
+    "desktop-audio",
+];
 
 /// Whether `qemu-img` runs; tests that need it print a note and pass
 /// without it (CI installs it).
