@@ -4,6 +4,8 @@
 #   apparmor          apparmor_parser, to compile generated policy (-Q)
 #   qemu-utils        qemu-img, to make real disk images
 #   libvirt-daemon*   libvirt's own virt-aa-helper and policy, the reference
+#   socat             the kernel suite's policy section connects to VNC,
+#                     SPICE and unix sockets with it
 #   ovmf qemu-efi-aarch64 swtpm swtpm-tools
 #                     what a libvirt host usually has (UEFI firmware under
 #                     /usr/share, swtpm state under /var/lib): the tests must
@@ -13,7 +15,7 @@ set -eu
 
 need=""
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'; }
-for p in apparmor qemu-utils libvirt-daemon libvirt-daemon-system \
+for p in apparmor qemu-utils libvirt-daemon libvirt-daemon-system socat \
 	ovmf qemu-efi-aarch64 swtpm swtpm-tools; do
 	have "$p" || need="$need $p"
 done

@@ -100,9 +100,9 @@ for t in apparmor_parser aa-exec virsh /usr/sbin/libvirtd /usr/sbin/virtlogd qem
 	command -v "$t" >/dev/null || die "missing tool: $t"
 done
 for m in "${MODES[@]}"; do
-	case $m in capture | ours | ours-profile | libvirt | true) ;; *) die "unknown mode '$m' (capture, ours, ours-profile, libvirt, true)" ;; esac
+	case $m in capture | ours | ours-profile | libvirt | true | policy | policy-debian) ;; *) die "unknown mode '$m' (capture, ours, ours-profile, libvirt, true, policy, policy-debian)" ;; esac
 done
-if printf '%s\n' "${MODES[@]}" | grep -qx 'ours\|ours-profile'; then
+if printf '%s\n' "${MODES[@]}" | grep -qx 'ours\|ours-profile\|policy'; then
 	[ -x "$OURS" ] || die "$OURS not built (cargo build --release -p virt-aa-helper -p svirt-cli)"
 fi
 OWNPROF=$REPO/policy/usr.lib.libvirt.virt-aa-helper
@@ -417,6 +417,9 @@ ensure_pool() {
 	chmod 644 "$VOLPATH"
 	info "pool $POOL (dir, $POOLDIR) running, volume $VOLPATH; definitions: $(ls /etc/libvirt/storage/$POOL.xml /run/libvirt/storage/$POOL.xml 2>&1 | tr '\n' ' ')"
 }
+
+# issue 15: modes policy and policy-debian
+. "$HERE/policy-e2e.sh"
 
 # ------------------------------------------------------------ per mode ----
 # DENIED lines that are expected (the probes) are matched per mode below.
@@ -882,6 +885,7 @@ for MODE in "${MODES[@]}"; do
 	case $MODE in
 	true) negative_control ;;
 	capture) capture_mode ;;
+	policy | policy-debian) policy_mode ;;
 	*) run_helper_mode ;;
 	esac
 	info "mode $MODE took $(($(date +%s) - t_mode)) s"
@@ -921,6 +925,7 @@ awk -F'\t' '
 echo
 echo "--- every helper call: mode, operation, ms, status, arguments"
 sed 's/^/  /' "$CALLS"
+policy_summary
 save_out
 
 echo

@@ -31,6 +31,11 @@
 #                  only an undefined domain's files (and a stale temporary)
 #     libvirt-e2e  libvirt-e2e.sh: an unmodified libvirtd with svirt's
 #                  helper swapped in (issue 7), and libvirt's own as control
+#     policy       libvirt-e2e.sh policy policy-debian (issue 15): two VMs
+#                  with VNC, SPICE, OVMF+NVRAM, swtpm, a tap, hugepages, rng,
+#                  pty, agent channel and sound under svirt's policy with no
+#                  denial; A's profile reaches none of B's files nor sound,
+#                  VFIO or render nodes; Debian's policy as the control
 #   8 package      the Debian package (scripts/package.sh) installed, upgraded
 #                  in place, removed and purged with dpkg: libvirt's helper
 #                  diverted and given back byte for byte, svirt's helper
@@ -55,6 +60,9 @@
 #                 complain mode are lost)
 #       untrusted /etc/svirt/virt-aa-helper.conf "mode = compat" (test 7: the
 #                 share of / is granted; tests 2, 3 and libvirt-e2e fail too)
+#       policy    svirt's abstraction gets Debian's shared NVRAM rule
+#                 (owner /var/lib/libvirt/qemu/nvram/*_VARS.fd rwk) through
+#                 its local hook (policy: A reaches B's NVRAM)
 #       package   the package's postrm is repacked without its diversion
 #                 removal (test 8: libvirt's helper does not come back)
 # If AAVM_OUT is set (the rig sets it), the generated profiles and the
@@ -1565,6 +1573,20 @@ if wanted libvirt-e2e; then
 	section libvirt-e2e "unmodified libvirtd with svirt's helper swapped in"
 	if use_debian_template; then
 		"$HERE/libvirt-e2e.sh" ${SVIRT_E2E_MODES:-} || fail "tests/kernel/libvirt-e2e.sh failed (its FAIL lines above)"
+	else
+		fail "Debian's libvirt template is not installed (scripts/install-deps.sh installs libvirt-daemon-system)"
+	fi
+	use_svirt_template
+	info "($(elapsed))"
+fi
+
+# Issue 15: svirt's template and abstraction (svirt policy install) under a
+# real libvirtd: every VM feature with no denial, two VMs kept apart, and
+# Debian's policy as the control.
+if wanted policy; then
+	section policy "svirt's policy: graphics, UEFI, swtpm, vhost-net, hugepages, rng, pty, agent, sound; two VMs apart; Debian's as control"
+	if use_debian_template; then
+		"$HERE/libvirt-e2e.sh" policy policy-debian || fail "tests/kernel/libvirt-e2e.sh policy policy-debian failed (its FAIL lines above)"
 	else
 		fail "Debian's libvirt template is not installed (scripts/install-deps.sh installs libvirt-daemon-system)"
 	fi
