@@ -489,6 +489,33 @@ policy_mode() {
 				fail "control: expected leak '$expected' did not show under Debian's policy"
 		done
 	fi
+	# save and restore B (libvirtd writes and reads the state file; QEMU
+	# gets descriptors): no denial, B comes back under its own profile
+	local save=$IMAGES/$b.save
+	rm -f "$save"
+	mark=$(dmesg | wc -l)
+	timed "save-$b" virsh save "$b" "$save"
+	record
+	if [ "$RC" = 0 ]; then
+		timed "restore-$b" virsh restore "$save" --paused
+		record
+		r=$(cat "/proc/$(qemu_pid "$b")/attr/current" 2>/dev/null)
+		if [ "$RC" = 0 ] && [ "$r" = "$pb (enforce)" ]; then
+			pass "$b: virsh save and restore work; restored QEMU runs as '$r'"
+		else
+			fail "$b: virsh restore rc $RC, label '$r': $OUT"
+		fi
+	else
+		fail "$b: virsh save: $OUT"
+	fi
+	sleep 0.5
+	if dmesg | tail -n +"$((mark + 1))" | grep 'apparmor="DENIED"' | grep -qE "profile=\"($pa|$pb)\""; then
+		[ "$debian" = 1 ] && info "control: save/restore denials: $(dmesg | tail -n +"$((mark + 1))" | grep 'apparmor="DENIED"' | sed -E 's/.*(operation="[^"]*").*(name="[^"]*").*/\1 \2/' | sort -u | tr '\n' ';')" ||
+			fail "DENIED lines during save/restore: $(dmesg | tail -n +"$((mark + 1))" | grep 'apparmor="DENIED"' | sed -E 's/.*apparmor="DENIED" //; s/ pid=[0-9]+//' | sort -u | tr '\n' ';')"
+	else
+		pass "no DENIED line during save and restore"
+	fi
+	rm -f "$save"
 	info "B's socket directories: $(ls -ld /var/lib/libvirt/qemu/domain-$id_b-$b /var/lib/libvirt/qemu/channel/target/domain-$id_b-$b /run/libvirt/qemu/swtpm 2>&1 | awk '{print $1, $3, $4, $NF}' | tr '\n' ';')"
 	for n in "$a" "$b"; do
 		virsh destroy "$n" >/dev/null 2>&1
