@@ -39,6 +39,7 @@ inst 0755 "$bin/svirt" usr/bin/svirt
 # profile attaches by the path that is exec'd. preinst diverts libvirt's.
 inst 0755 "$bin/virt-aa-helper" usr/lib/libvirt/virt-aa-helper
 inst 0755 packaging/debian/reload-helper-profile usr/lib/svirt/reload-helper-profile
+inst 0755 packaging/debian/set-libvirt-version usr/lib/svirt/set-libvirt-version
 
 # Policy. svirt's built-in template includes abstractions/svirt-qemu.
 inst 0644 policy/abstractions/svirt-qemu etc/apparmor.d/abstractions/svirt-qemu
@@ -83,7 +84,7 @@ License: Apache-2.0
 EOF
 chmod 0644 "$stage/usr/share/doc/svirt/copyright"
 
-for s in preinst postinst postrm; do
+for s in preinst postinst prerm postrm; do
 	install -m 0755 "packaging/debian/$s" "$stage/DEBIAN/$s"
 done
 # Conffiles: the administrator may edit these, and a leftover after removal

@@ -83,6 +83,7 @@ done <<'EOF'
 -rwxr-xr-x usr/bin/svirt
 -rwxr-xr-x usr/lib/libvirt/virt-aa-helper
 -rwxr-xr-x usr/lib/svirt/reload-helper-profile
+-rwxr-xr-x usr/lib/svirt/set-libvirt-version
 -rw-r--r-- etc/apparmor.d/abstractions/svirt-qemu
 -rw-r--r-- etc/apparmor.d/svirt.virt-aa-helper
 -rw-r--r-- etc/apt/apt.conf.d/99svirt-virt-aa-helper
@@ -177,7 +178,7 @@ grep -q '^#compdef svirt' "$root/usr/share/zsh/vendor-completions/_svirt" &&
 	pass "the zsh completion starts with #compdef svirt" || fail "the zsh completion lacks #compdef svirt"
 
 # -------------------------------------------------------- maintainer scripts --
-for s in preinst postinst postrm; do
+for s in preinst postinst prerm postrm; do
 	f=$tmp/DEBIAN/$s
 	if [ ! -f "$f" ]; then
 		fail "no $s"
@@ -200,6 +201,38 @@ grep -q 'dpkg-divert --package svirt --rename --remove /usr/lib/libvirt/virt-aa-
 hook=$(apt-config -c "$root/etc/apt/apt.conf.d/99svirt-virt-aa-helper" dump DPkg::Post-Invoke 2>&1)
 echo "$hook" | grep -q 'reload-helper-profile' && pass "apt-config reads the hook: $(echo "$hook" | tail -1)" ||
 	fail "apt-config does not read a DPkg::Post-Invoke hook from the apt hook file: $hook"
+# set-libvirt-version: the key follows libvirt-daemon's version (a fake
+# dpkg-query first in PATH), keeps the administrator's own value and lines,
+# and --remove takes out only its own.
+slv=$root/usr/lib/svirt/set-libvirt-version
+check "set-libvirt-version parses (sh -n)" sh -n "$slv"
+mkdir -p "$tmp/fakebin" "$tmp/etc"
+run_slv() { # $1 = libvirt-daemon version ("" = not installed), then arguments
+	v=$1
+	shift
+	printf '#!/bin/sh\n[ -n "%s" ] || exit 1\nprintf %%s "%s"\n' "$v" "$v" >"$tmp/fakebin/dpkg-query"
+	chmod 755 "$tmp/fakebin/dpkg-query"
+	env SVIRT_CONF="$tmp/etc/virt-aa-helper.conf" PATH="$tmp/fakebin:/usr/bin:/bin" sh "$slv" "$@"
+}
+conf=$tmp/etc/virt-aa-helper.conf
+key() { grep '^libvirt = ' "$conf" 2>/dev/null | sed 's/^libvirt = //'; }
+rm -f "$conf"
+run_slv "" && [ ! -e "$conf" ] && pass "set-libvirt-version: no libvirt-daemon, no file" ||
+	fail "set-libvirt-version wrote $conf without libvirt-daemon"
+run_slv "9.0.0-4+deb12u2" && [ "$(key)" = 9.0 ] && pass "set-libvirt-version: libvirt-daemon 9.0.0-4+deb12u2 gives libvirt = 9.0" ||
+	fail "set-libvirt-version with 9.0.0-4+deb12u2: key '$(key)'"
+printf 'mode = compat\nescape_paths = true\n' >>"$conf"
+run_slv "11.3.0-3+deb13u3" && [ "$(key)" = 11.3 ] && grep -qx 'escape_paths = true' "$conf" &&
+	[ "$(grep -c '^libvirt' "$conf")" = 1 ] &&
+	pass "set-libvirt-version: an upgrade to 11.3.0-3+deb13u3 gives libvirt = 11.3, other lines kept" ||
+	fail "set-libvirt-version upgrade: $(tr '\n' '|' <"$conf")"
+run_slv "11.3.0-3+deb13u3" --remove && [ -z "$(key)" ] && grep -qx 'mode = compat' "$conf" &&
+	pass "set-libvirt-version --remove takes out only its own key" || fail "--remove: $(tr '\n' '|' <"$conf")"
+printf 'libvirt = 9.0\n' >"$conf"
+run_slv "11.3.0-3+deb13u3" && [ "$(key)" = 9.0 ] && pass "set-libvirt-version keeps an administrator's own libvirt = 9.0" ||
+	fail "set-libvirt-version changed the administrator's key: $(tr '\n' '|' <"$conf")"
+run_slv "11.3.0-3+deb13u3" --remove && [ "$(key)" = 9.0 ] && pass "--remove leaves the administrator's key" ||
+	fail "--remove removed the administrator's key"
 # Without AppArmor (as on this host, or in a container) the reload script
 # does nothing and succeeds.
 if [ "$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)" != Y ]; then

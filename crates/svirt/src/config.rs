@@ -10,16 +10,17 @@
 //! escape_paths = true
 //! ```
 //!
-//! `mode` is `safe` or `compat` and must come before any switch. Every other
-//! key is a field of `svirt::Settings` taking `true` or `false`, and
-//! overrides that one switch. Unknown keys, repeated keys, bad values and
+//! `mode` is `safe` or `compat`; `libvirt` is `9.0` (the default) or `11.3`,
+//! the release whose helper compat mode reproduces and safe mode builds on.
+//! Both must come before any switch. Every other key is a field of
+//! `svirt::Settings` taking `true` or `false`, and overrides that one switch. Unknown keys, repeated keys, bad values and
 //! files over [`MAX_CONFIG_BYTES`] are errors: the helper refuses to guess.
 
 use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
-use crate::Settings;
+use crate::{LibvirtVersion, Settings};
 
 /// The configuration file. A constant: nothing the caller controls can
 /// point the helper at another one.
@@ -41,15 +42,28 @@ pub enum OutputMode {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub mode: OutputMode,
+    pub libvirt: LibvirtVersion,
     pub settings: Settings,
+}
+
+impl Config {
+    /// `mode` for `libvirt`, with no switch overridden.
+    pub fn new(mode: OutputMode, libvirt: LibvirtVersion) -> Self {
+        let settings = match mode {
+            OutputMode::Safe => Settings::safe_with(libvirt),
+            OutputMode::Compat => Settings::libvirt_compatible_with(libvirt),
+        };
+        Config {
+            mode,
+            libvirt,
+            settings,
+        }
+    }
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config {
-            mode: OutputMode::Safe,
-            settings: Settings::safe(),
-        }
+        Config::new(OutputMode::Safe, LibvirtVersion::default())
     }
 }
 
@@ -107,6 +121,8 @@ fn switch<'a>(settings: &'a mut Settings, key: &str) -> Option<&'a mut bool> {
         "unload_by_name" => &mut settings.unload_by_name,
         "stable_run_dirs" => &mut settings.stable_run_dirs,
         "compile_cache" => &mut settings.compile_cache,
+        "writable_loader" => &mut settings.writable_loader,
+        "translated_volumes" => &mut settings.translated_volumes,
         _ => return None,
     })
 }
@@ -118,7 +134,8 @@ pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
         line: Some(line),
         reason,
     };
-    let mut config = Config::default();
+    let (mut mode, mut libvirt) = (OutputMode::Safe, LibvirtVersion::default());
+    let mut switches: Vec<(usize, &str, bool)> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
     for (index, raw) in text.lines().enumerate() {
         let n = index + 1;
@@ -133,16 +150,13 @@ pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
         if seen.iter().any(|k| k == key) {
             return Err(err(n, format!("key {key:?} is set twice")));
         }
+        if (key == "mode" || key == "libvirt") && !switches.is_empty() {
+            return Err(err(n, format!("`{key}` must come before any switch")));
+        }
         if key == "mode" {
-            if !seen.is_empty() {
-                return Err(err(n, "`mode` must come before any switch".to_owned()));
-            }
-            config = match value {
-                "safe" => Config::default(),
-                "compat" => Config {
-                    mode: OutputMode::Compat,
-                    settings: Settings::libvirt_compatible(),
-                },
+            mode = match value {
+                "safe" => OutputMode::Safe,
+                "compat" => OutputMode::Compat,
                 _ => {
                     return Err(err(
                         n,
@@ -150,11 +164,19 @@ pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
                     ))
                 }
             };
+        } else if key == "libvirt" {
+            libvirt = LibvirtVersion::parse(value).ok_or_else(|| {
+                let known: Vec<&str> = LibvirtVersion::ALL.iter().map(|v| v.as_str()).collect();
+                err(
+                    n,
+                    format!("libvirt must be one of {}, not {value:?}", known.join(", ")),
+                )
+            })?;
         } else {
-            let Some(slot) = switch(&mut config.settings, key) else {
+            if switch(&mut Settings::safe(), key).is_none() {
                 return Err(err(n, format!("unknown key {key:?}")));
-            };
-            *slot = match value {
+            }
+            let on = match value {
                 "true" => true,
                 "false" => false,
                 _ => {
@@ -164,8 +186,15 @@ pub fn parse(text: &str, path: &str) -> Result<Config, ConfigError> {
                     ))
                 }
             };
+            switches.push((n, key, on));
         }
         seen.push(key.to_owned());
+    }
+    let mut config = Config::new(mode, libvirt);
+    for (_, key, on) in switches {
+        if let Some(slot) = switch(&mut config.settings, key) {
+            *slot = on;
+        }
     }
     Ok(config)
 }
@@ -230,43 +259,48 @@ mod tests {
         assert!(!c.settings.virtio_pmem);
     }
 
+    /// Every switch key, in `Settings` order.
+    const KEYS: &[&str] = &[
+        "escape_paths",
+        "component_prefixes",
+        "escaped_names",
+        "reject_relative_paths",
+        "tpm_passthrough",
+        "qcow2_data_file",
+        "vmdk_extents",
+        "vhost_vdpa",
+        "chardev_logs",
+        "device_relabel_no",
+        "pty_allocation",
+        "virtio_pmem",
+        "quiet_write_deny",
+        "hotplug_layer_access",
+        "check_trees",
+        "untrusted_header_paths",
+        "pci_sysfs_exact",
+        "contained_names",
+        "exact_hostdev_kinds",
+        "sev_device",
+        "sgx_epc",
+        "pstore",
+        "audio_backends",
+        "os_shim",
+        "firmware_dirs",
+        "macvtap",
+        "include_if_exists",
+        "pool_volumes",
+        "vm_overrides",
+        "start_requests",
+        "unload_by_name",
+        "stable_run_dirs",
+        "compile_cache",
+        "writable_loader",
+        "translated_volumes",
+    ];
+
     #[test]
     fn every_switch_is_known() {
-        for key in [
-            "escape_paths",
-            "component_prefixes",
-            "escaped_names",
-            "reject_relative_paths",
-            "tpm_passthrough",
-            "qcow2_data_file",
-            "vmdk_extents",
-            "vhost_vdpa",
-            "chardev_logs",
-            "device_relabel_no",
-            "pty_allocation",
-            "virtio_pmem",
-            "quiet_write_deny",
-            "hotplug_layer_access",
-            "check_trees",
-            "untrusted_header_paths",
-            "pci_sysfs_exact",
-            "contained_names",
-            "exact_hostdev_kinds",
-            "sev_device",
-            "sgx_epc",
-            "pstore",
-            "audio_backends",
-            "os_shim",
-            "firmware_dirs",
-            "macvtap",
-            "include_if_exists",
-            "pool_volumes",
-            "vm_overrides",
-            "start_requests",
-            "unload_by_name",
-            "stable_run_dirs",
-            "compile_cache",
-        ] {
+        for key in KEYS {
             // The opposite of the safe default, whichever it is.
             let mut s = Settings::safe();
             let flipped = !*switch(&mut s, key).unwrap();
@@ -322,5 +356,86 @@ mod tests {
         assert!(load(&p).is_err());
         std::fs::write(&p, "mode = compat\n").unwrap();
         assert_eq!(load(&p).unwrap().mode, OutputMode::Compat);
+    }
+
+    #[test]
+    fn libvirt_version_chooses_the_reference() {
+        use crate::LibvirtVersion::{V11_3, V9_0};
+        assert_eq!(parse("", "c").unwrap().libvirt, V9_0);
+        let c = parse("mode = compat\nlibvirt = 11.3\n", "c").unwrap();
+        assert_eq!(c.libvirt, V11_3);
+        assert_eq!(c.settings, Settings::libvirt_compatible_with(V11_3));
+        assert!(c.settings.include_if_exists && c.settings.writable_loader);
+        assert!(!c.settings.escape_paths);
+        // either order before the switches; a switch still overrides
+        let c = parse(
+            "libvirt = 11.3.0\nmode = compat\nwritable_loader = false\n",
+            "c",
+        )
+        .unwrap();
+        assert_eq!(c.libvirt, V11_3);
+        assert!(!c.settings.writable_loader && c.settings.include_if_exists);
+        let c = parse("libvirt = 11.3\n", "c").unwrap();
+        assert_eq!(c.settings, Settings::safe_with(V11_3));
+        assert!(c.settings.writable_loader);
+        assert!(!Settings::safe_with(V9_0).writable_loader);
+        // the lines the Debian package writes (packaging/debian/set-libvirt-version)
+        let c = parse(
+            "# libvirt: set by the svirt package from the installed libvirt-daemon \
+             (delete this line to keep your own value)\nlibvirt = 9.0\nmode = compat\n",
+            "c",
+        )
+        .unwrap();
+        assert_eq!(c.settings, Settings::libvirt_compatible());
+    }
+
+    #[test]
+    fn bad_libvirt_versions_are_refused() {
+        for (text, want) in [
+            (
+                "libvirt = 10.0",
+                "libvirt must be one of 9.0, 11.3, not \"10.0\"",
+            ),
+            ("libvirt = ", "libvirt must be one of"),
+            ("libvirt = 11", "libvirt must be one of"),
+            (
+                "escape_paths = true\nlibvirt = 11.3",
+                "`libvirt` must come before any switch",
+            ),
+            ("libvirt = 9.0\nlibvirt = 9.0", "set twice"),
+        ] {
+            let e = parse(text, "c").unwrap_err().to_string();
+            assert!(e.contains(want), "{text:?}: {e}");
+        }
+    }
+
+    #[test]
+    fn libvirt_11_3_differs_from_9_0_only_in_its_switches() {
+        let (a, b) = (
+            Settings::libvirt_compatible(),
+            Settings::libvirt_compatible_with(crate::LibvirtVersion::V11_3),
+        );
+        let mut differ: Vec<&str> = KEYS
+            .iter()
+            .copied()
+            .filter(|k| {
+                let (mut x, mut y) = (a.clone(), b.clone());
+                *switch(&mut x, k).unwrap() != *switch(&mut y, k).unwrap()
+            })
+            .collect();
+        differ.sort_unstable();
+        let mut want = [
+            "exact_hostdev_kinds",
+            "sgx_epc",
+            "pstore",
+            "os_shim",
+            "firmware_dirs",
+            "virtio_pmem",
+            "include_if_exists",
+            "writable_loader",
+            "translated_volumes",
+        ];
+        want.sort_unstable();
+        assert_eq!(differ, want);
     }
 }

@@ -29,4 +29,4 @@ pub mod resources;
 pub mod settings;
 pub mod testing;
 
-pub use settings::Settings;
+pub use settings::{LibvirtVersion, Settings};

@@ -19,6 +19,43 @@ impl Default for Layout {
     }
 }
 
+/// The libvirt release whose helper svirt's compatibility mode reproduces,
+/// and whose behaviour safe mode builds on (`libvirt = …` in
+/// `/etc/svirt/virt-aa-helper.conf`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LibvirtVersion {
+    /// Debian 12 "bookworm". The default when the key is absent: every
+    /// release of svirt before the key existed behaved so.
+    #[default]
+    V9_0,
+    /// Debian 13 "trixie".
+    V11_3,
+}
+
+impl LibvirtVersion {
+    /// Every supported version, oldest first.
+    pub const ALL: [LibvirtVersion; 2] = [LibvirtVersion::V9_0, LibvirtVersion::V11_3];
+
+    /// The version as the configuration file spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LibvirtVersion::V9_0 => "9.0",
+            LibvirtVersion::V11_3 => "11.3",
+        }
+    }
+
+    /// Parses `9.0` or `11.3`; a package version's patch level
+    /// (`11.3.0`) is accepted, anything else is not.
+    pub fn parse(text: &str) -> Option<Self> {
+        let t = text.trim();
+        let t = t
+            .strip_suffix(".0")
+            .filter(|t| t.contains('.'))
+            .unwrap_or(t);
+        LibvirtVersion::ALL.into_iter().find(|v| v.as_str() == t)
+    }
+}
+
 /// The policy switches. [`Settings::libvirt_compatible`] reproduces libvirt
 /// 9.0's helper byte for byte; [`Settings::default`] is the safe mode.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +218,17 @@ pub struct Settings {
     /// they were, the binary policy is loaded (`apparmor_parser -B`)
     /// instead of compiled again. libvirt compiles at every call.
     pub compile_cache: bool,
+    /// Grant a firmware loader without `readonly='yes'` `rwk`, as libvirt
+    /// 11.3 does, so a writable pflash loader is refused when it lies in a
+    /// read-only firmware directory (a VM must not write firmware other
+    /// VMs boot). libvirt 9.0 grants every loader `rk`, and QEMU is denied
+    /// writes to a writable one.
+    pub writable_loader: bool,
+    /// Grant a `<disk type='volume'>` the translated source libvirt ≥ 11
+    /// sends (`actualType` with `file`/`dev`/`dir`), as libvirt 11.3 does,
+    /// but look nothing up in libvirt's pool definitions (that is
+    /// [`Settings::pool_volumes`], which includes this).
+    pub translated_volumes: bool,
     pub layout: Layout,
 }
 
@@ -221,8 +269,42 @@ impl Settings {
             unload_by_name: false,
             stable_run_dirs: false,
             compile_cache: false,
+            writable_loader: false,
+            translated_volumes: false,
             layout: Layout::default(),
         }
+    }
+
+    /// Byte-for-byte behaviour of `version`'s helper.
+    pub fn libvirt_compatible_with(version: LibvirtVersion) -> Self {
+        let mut s = Settings::libvirt_compatible();
+        if version == LibvirtVersion::V11_3 {
+            s.apply_libvirt_11_3();
+        }
+        s
+    }
+
+    /// Safe defaults on top of `version`'s behaviour.
+    pub fn safe_with(version: LibvirtVersion) -> Self {
+        let mut s = Settings::safe();
+        if version == LibvirtVersion::V11_3 {
+            s.apply_libvirt_11_3();
+        }
+        s
+    }
+
+    /// What libvirt 11.3's helper does that 9.0's does not. Each is a
+    /// switch of its own; this is only which ones 11.3 turns on.
+    fn apply_libvirt_11_3(&mut self) {
+        self.include_if_exists = true;
+        self.sgx_epc = true;
+        self.pstore = true;
+        self.os_shim = true;
+        self.firmware_dirs = true;
+        self.virtio_pmem = true;
+        self.exact_hostdev_kinds = true;
+        self.writable_loader = true;
+        self.translated_volumes = true;
     }
 
     /// Safe defaults: every fix on (`hotplug_layer_access` is an opt-in).
@@ -261,6 +343,8 @@ impl Settings {
             unload_by_name: true,
             stable_run_dirs: true,
             compile_cache: true,
+            writable_loader: false,
+            translated_volumes: true,
             layout: Layout::default(),
         }
     }

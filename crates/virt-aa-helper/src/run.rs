@@ -550,6 +550,7 @@ mod tests {
     use super::*;
     use std::cell::RefCell;
     use svirt::testing::FakeHost;
+    use svirt::LibvirtVersion;
 
     const NAME: &str = "libvirt-00000000-0000-0000-0000-0123456789ab";
     const XML: &str = "<domain type='kvm'><name>vm</name>\
@@ -580,10 +581,7 @@ mod tests {
                 calls: RefCell::new(Vec::new()),
                 status: RefCell::new(Ok(Ran::Ok)),
                 loaded: RefCell::new(true),
-                config: Config {
-                    mode: OutputMode::Compat,
-                    settings: Settings::libvirt_compatible(),
-                },
+                config: Config::new(OutputMode::Compat, LibvirtVersion::V9_0),
                 host: FakeHost::new().with_file("/images"),
             }
         }
@@ -686,10 +684,7 @@ mod tests {
             "{compat}"
         );
 
-        rig.config = Config {
-            mode: OutputMode::Safe,
-            settings: Settings::safe(),
-        };
+        rig.config = Config::new(OutputMode::Safe, LibvirtVersion::V9_0);
         rig.run(&["-r", "-u", NAME], xml).0.unwrap();
         rig.run(&["-r", "-u", NAME, "-F", "/images/base.img"], xml)
             .0
@@ -702,8 +697,8 @@ mod tests {
         let mut settings = Settings::safe();
         settings.hotplug_layer_access = true;
         rig.config = Config {
-            mode: OutputMode::Safe,
             settings,
+            ..Config::new(OutputMode::Safe, LibvirtVersion::V9_0)
         };
         rig.run(&["-r", "-u", NAME], xml).0.unwrap();
         rig.run(&["-r", "-u", NAME, "-F", "/images/base.img"], xml)

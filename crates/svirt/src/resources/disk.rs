@@ -77,7 +77,7 @@ fn resolve_volume(
     source: &StorageSource,
     name: &str,
 ) -> Result<Option<StorageSource>, ResourcesError> {
-    if !cx.settings.pool_volumes {
+    if !cx.settings.pool_volumes && !cx.settings.translated_volumes {
         return Ok(None);
     }
     let with = |kind: StorageType, path: String| {
@@ -91,6 +91,7 @@ fn resolve_volume(
     match (source.actual_type, non_empty(&source.path)) {
         (Some(kind), Some(path)) if kind.is_local() => return Ok(with(kind, path.to_owned())),
         (Some(_), _) => return Ok(None), // a network volume, or nothing to name
+        (None, _) if !cx.settings.pool_volumes => return Ok(None),
         (None, _) => {}
     }
     let (Some(pool), Some(volume)) = (source.pool.as_deref(), source.volume.as_deref()) else {
@@ -961,6 +962,32 @@ mod tests {
             .unwrap();
             assert!(got.is_empty());
         }
+    }
+
+    #[test]
+    fn translated_volumes_alone_read_no_pool_definition() {
+        let pools = Pools::new();
+        pools.write(
+            ETC,
+            "images",
+            &pool_xml("dir", "images", "", "/srv/images/"),
+        );
+        let mut translated = volume("images", "t.qcow2");
+        translated.actual_type = Some(StorageType::File);
+        translated.path = Some("/srv/images/t.qcow2".into());
+        let disks = vec![
+            disk(Some(translated)),
+            disk(Some(volume("images", "u.qcow2"))),
+        ];
+        let mut s = Settings::libvirt_compatible();
+        s.translated_volumes = true;
+        let (got, warnings) = run_full(disks.clone(), &s, &pools.host()).unwrap();
+        assert_eq!(got, ["/srv/images/t.qcow2 rwk"]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        // pool_volumes also resolves the untranslated one
+        s.pool_volumes = true;
+        let (got, _) = run_full(disks, &s, &pools.host()).unwrap();
+        assert_eq!(got, ["/srv/images/t.qcow2 rwk", "/srv/images/u.qcow2 rwk"]);
     }
 
     #[test]

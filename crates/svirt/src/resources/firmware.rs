@@ -27,8 +27,12 @@ pub(super) fn add(cx: &mut Collector) {
             ));
         }
     }
-    if let Some(path) = os.loader.as_ref().and_then(|l| non_empty(&l.path)) {
-        cx.push(Grant::path(path, Access::RK, Origin::Loader));
+    if let Some(loader) = os.loader.as_ref() {
+        if let Some(path) = non_empty(&loader.path) {
+            let writable = cx.settings.writable_loader && loader.readonly != Some(true);
+            let access = if writable { Access::RWK } else { Access::RK };
+            cx.push(Grant::path(path, access, Origin::Loader));
+        }
     }
     if cx.settings.os_shim {
         if let Some(path) = non_empty(&os.shim) {
@@ -107,6 +111,37 @@ mod tests {
         assert_eq!(
             got,
             ["/fw/OVMF_CODE.fd rk +quiet-deny", "/nv/vm_VARS.fd rwk"]
+        );
+    }
+
+    #[test]
+    fn a_loader_is_writable_unless_read_only_with_writable_loader() {
+        let loader = |readonly| Loader {
+            path: Some("/srv/fw/CODE.fd".into()),
+            readonly,
+            kind: Some("pflash".into()),
+            secure: None,
+        };
+        let grants = |settings: &Settings, readonly| {
+            let mut d = domain("vm");
+            d.virt_type = VirtType::Lxc;
+            d.os.loader = Some(loader(readonly));
+            show(
+                &grants_for(&d, settings, &FakeHost::default())
+                    .unwrap()
+                    .grants,
+            )
+        };
+        let v9 = Settings::libvirt_compatible();
+        let v11 = Settings::libvirt_compatible_with(crate::LibvirtVersion::V11_3);
+        for readonly in [None, Some(false), Some(true)] {
+            assert_eq!(grants(&v9, readonly)[0], "/srv/fw/CODE.fd rk +quiet-deny");
+        }
+        assert_eq!(grants(&v11, None)[0], "/srv/fw/CODE.fd rwk");
+        assert_eq!(grants(&v11, Some(false))[0], "/srv/fw/CODE.fd rwk");
+        assert_eq!(
+            grants(&v11, Some(true))[0],
+            "/srv/fw/CODE.fd rk +quiet-deny"
         );
     }
 
