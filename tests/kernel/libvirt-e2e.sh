@@ -115,6 +115,26 @@ OWNPROF=$REPO/policy/usr.lib.libvirt.virt-aa-helper
 grep -q 'abstractions/libvirt-qemu' "$PDIR/TEMPLATE.qemu" 2>/dev/null ||
 	die "$PDIR/TEMPLATE.qemu is not libvirt's (it does not include abstractions/libvirt-qemu)"
 
+# Which libvirt runs here: Debian 12's 9.0, or Debian 13's 11.3 (the suite's
+# libvirt11-e2e section runs this script in a trixie root, trixie-ns.sh).
+# 11.3's libvirtd sends a volume disk's translated source to the helper, so
+# its own helper grants the pool volume too.
+LIBVIRT_VERSION=$(/usr/sbin/libvirtd --version 2>/dev/null | awk '{print $NF}')
+case $LIBVIRT_VERSION in
+9.*) V11=0 ;;
+1[1-9].*) V11=1 ;;
+*) die "unsupported libvirt version '$LIBVIRT_VERSION' (9.x or 11.x)" ;;
+esac
+echo "  .. libvirt $LIBVIRT_VERSION ($(. /etc/os-release && echo "$PRETTY_NAME"))"
+if [ "$V11" = 1 ]; then
+	# what the Debian package writes (packaging/debian/set-libvirt-version),
+	# and the README's local/ rule so Debian 13's helper profile lets svirt's
+	# helper read it
+	mkdir -p /etc/svirt
+	printf 'libvirt = 11.3\n' >/etc/svirt/virt-aa-helper.conf
+	echo '/etc/svirt/virt-aa-helper.conf r,' >>/etc/apparmor.d/local/usr.lib.libvirt.virt-aa-helper
+fi
+
 # no auditd: denials reach dmesg through printk, which is rate-limited
 sysctl -qw kernel.printk_ratelimit=0 2>/dev/null || true
 
@@ -450,7 +470,7 @@ run_helper_mode() {
 	# the control's start must fail; the control goes on without it.
 	write_domain "$name" "$uuid" "$disk" "$xml" vol
 	virsh -q define "$xml" >/dev/null || { fail "virsh define"; return; }
-	if [ "$MODE" = libvirt ]; then
+	if [ "$MODE" = libvirt ] && [ "$V11" = 0 ]; then
 		timed start-vol virsh start "$name"
 		record
 		if [ "$RC" != 0 ] && grep -q "Permission denied" <<<"$OUT" && grep -qF "$VOLPATH" <<<"$OUT"; then
@@ -496,7 +516,7 @@ run_helper_mode() {
 	ours-profile) [ -e "$PDIR/$prof.lock" ] && pass "$prof.lock taken under svirt's helper profile" ||
 		fail "no $prof.lock under svirt's helper profile" ;;
 	esac
-	if [ "$MODE" != libvirt ]; then
+	if [ "$MODE" != libvirt ] || [ "$V11" = 1 ]; then
 		grep -qF "\"$VOLPATH\" rwk" "$PDIR/$prof.files" &&
 			pass ".files grants the pool volume: \"$VOLPATH\" rwk" ||
 			fail ".files lacks \"$VOLPATH\" rwk"
@@ -845,6 +865,10 @@ capture_mode() {
 	src=$(grep -A4 "<disk type='volume'" "${f%.args}.xml" | grep '<source' | sed 's/^ *//')
 	if [ -z "$src" ]; then
 		fail "the -c call's stdin has no volume disk"
+	elif [ "$V11" = 1 ]; then
+		grep -q "actualType='file'" <<<"$src" && grep -qF "file='$VOLPATH'" <<<"$src" &&
+			pass "libvirt $LIBVIRT_VERSION passes the volume translated on stdin: $src" ||
+			fail "libvirt $LIBVIRT_VERSION did not pass the translated volume ($VOLPATH) on stdin: $src"
 	elif grep -q "actualType\|file=\|dev=" <<<"$src"; then
 		fail "libvirt 9.0 passed a translated volume source on stdin (docs say it does not): $src"
 	else

@@ -31,6 +31,8 @@
 #                  only an undefined domain's files (and a stale temporary)
 #     libvirt-e2e  libvirt-e2e.sh: an unmodified libvirtd with svirt's
 #                  helper swapped in (issue 7), and libvirt's own as control
+#     libvirt11-e2e  libvirt-e2e.sh in a Debian 13 root (trixie-ns.sh): libvirtd
+#                  11.3 with svirt's helper (libvirt = 11.3), 11.3's own as control
 #     policy       libvirt-e2e.sh policy policy-debian (issue 15): two VMs
 #                  with VNC, SPICE, OVMF+NVRAM, swtpm, a tap, hugepages, rng,
 #                  pty, agent channel and sound under svirt's policy with no
@@ -1577,6 +1579,21 @@ if wanted libvirt-e2e; then
 		fail "Debian's libvirt template is not installed (scripts/install-deps.sh installs libvirt-daemon-system)"
 	fi
 	use_svirt_template
+	info "($(elapsed))"
+fi
+
+# Issue 16: Debian 13's libvirtd 11.3, in a trixie root (trixie-ns.sh), with
+# svirt's helper swapped in (under Debian 13's helper profile and under
+# svirt's), libvirt 11.3's own helper as the control and /bin/true as the
+# negative control: libvirt-e2e.sh's checks, run against 11.3.
+if wanted libvirt11-e2e; then
+	section libvirt11-e2e "Debian 13's libvirtd 11.3 in a trixie root with svirt's helper swapped in"
+	if [ -n "${SVIRT_TRIXIE_RIG_ROOT:-}" ] && [ -x "$SVIRT_TRIXIE_RIG_ROOT/usr/sbin/libvirtd" ]; then
+		"$HERE/trixie-ns.sh" "$SVIRT_TRIXIE_RIG_ROOT" "$HERE/libvirt-e2e.sh" ${SVIRT_E2E11_MODES:-capture ours ours-profile libvirt true} ||
+			fail "libvirt-e2e.sh in the trixie root failed (its FAIL lines above)"
+	else
+		fail "no Debian 13 root (SVIRT_TRIXIE_RIG_ROOT='${SVIRT_TRIXIE_RIG_ROOT:-}'; scripts/kernel-tests.sh makes it with tests/kernel/trixie-rig-root.sh)"
+	fi
 	info "($(elapsed))"
 fi
 
