@@ -219,14 +219,16 @@ key() { grep '^libvirt = ' "$conf" 2>/dev/null | sed 's/^libvirt = //'; }
 rm -f "$conf"
 run_slv "" && [ ! -e "$conf" ] && pass "set-libvirt-version: no libvirt-daemon, no file" ||
 	fail "set-libvirt-version wrote $conf without libvirt-daemon"
-run_slv "9.0.0-4+deb12u2" && [ "$(key)" = 9.0 ] && pass "set-libvirt-version: libvirt-daemon 9.0.0-4+deb12u2 gives libvirt = 9.0" ||
-	fail "set-libvirt-version with 9.0.0-4+deb12u2: key '$(key)'"
-printf 'mode = compat\nescape_paths = true\n' >>"$conf"
+run_slv "9.0.0-4+deb12u2" && [ ! -e "$conf" ] && pass "set-libvirt-version: libvirt-daemon 9.0.0-4+deb12u2 writes nothing (9.0 is the default)" ||
+	fail "set-libvirt-version with 9.0.0-4+deb12u2 wrote $conf"
+printf 'mode = compat\nescape_paths = true\n' >"$conf"
 run_slv "11.3.0-3+deb13u3" && [ "$(key)" = 11.3 ] && grep -qx 'escape_paths = true' "$conf" &&
 	[ "$(grep -c '^libvirt' "$conf")" = 1 ] &&
 	pass "set-libvirt-version: an upgrade to 11.3.0-3+deb13u3 gives libvirt = 11.3, other lines kept" ||
 	fail "set-libvirt-version upgrade: $(tr '\n' '|' <"$conf")"
-run_slv "11.3.0-3+deb13u3" --remove && [ -z "$(key)" ] && grep -qx 'mode = compat' "$conf" &&
+run_slv "9.0.0-4+deb12u2" && [ -z "$(key)" ] && grep -qx 'mode = compat' "$conf" &&
+	pass "set-libvirt-version: a downgrade to 9.0 takes out its key, other lines kept" || fail "downgrade: $(tr '\n' '|' <"$conf")"
+run_slv "11.3.0-3+deb13u3" && run_slv "11.3.0-3+deb13u3" --remove && [ -z "$(key)" ] && grep -qx 'mode = compat' "$conf" &&
 	pass "set-libvirt-version --remove takes out only its own key" || fail "--remove: $(tr '\n' '|' <"$conf")"
 printf 'libvirt = 9.0\n' >"$conf"
 run_slv "11.3.0-3+deb13u3" && [ "$(key)" = 9.0 ] && pass "set-libvirt-version keeps an administrator's own libvirt = 9.0" ||
