@@ -42,6 +42,15 @@ echo '<domain type="kvm"><name>t</name><uuid>3e3fce45-4f53-4fa7-bb32-11f34168b82
 	p "the installed helper reads libvirt = 11.3: in compat mode its dry run writes 11.3's include line" ||
 	f "dry run: $(cat /tmp/dry.txt)"
 sed -i '/^mode = compat$/d' $CONF
+# AppArmor 4.1's parser compiles svirt's policy: the helper profile, and
+# svirt's template with its abstraction (svirt policy install checks that)
+pv=$(apparmor_parser --version | head -1)
+apparmor_parser -Q -K /etc/apparmor.d/svirt.virt-aa-helper >/tmp/aa.log 2>&1 &&
+	p "$pv compiles svirt's helper profile" || f "$pv: svirt.virt-aa-helper: $(cat /tmp/aa.log)"
+/usr/bin/svirt policy install >/tmp/aa.log 2>&1 && [ -f /etc/apparmor.d/libvirt/svirt.TEMPLATE.qemu ] &&
+	p "$pv compiles svirt's template and abstraction (svirt policy install)" || f "svirt policy install: $(cat /tmp/aa.log)"
+/usr/bin/svirt policy restore >/tmp/aa.log 2>&1 && [ ! -e /etc/apparmor.d/libvirt/svirt.TEMPLATE.qemu ] &&
+	p "svirt policy restore" || f "svirt policy restore: $(cat /tmp/aa.log)"
 dpkg -i /tmp/svirt.deb >/tmp/dpkg.log 2>&1 && [ "$(grep -c '^libvirt' $CONF)" = 1 ] && p "dpkg -i again: idempotent, one libvirt line" || f "reinstall: $(cat /tmp/dpkg.log; cat $CONF)"
 if dpkg -r svirt >/tmp/dpkg.log 2>&1; then p "dpkg -r"; else f "dpkg -r: $(cat /tmp/dpkg.log)"; fi
 [ -z "$(dpkg-divert --listpackage $H)" ] && [ "$(sha256sum <$H)" = "$before" ] && p "after remove: no diversion, libvirt 11.3's helper back byte for byte" || f "after remove: the helper is not libvirt's"
