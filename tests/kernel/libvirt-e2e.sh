@@ -155,6 +155,7 @@ cleanup() {
 	local d
 	for d in $(virsh list --name 2>/dev/null); do virsh destroy "$d" >/dev/null 2>&1; done
 	stop_libvirtd
+	[ -n "${VLPID:-}" ] && kill "$VLPID" 2>/dev/null
 	save_out
 	while mountpoint -q "$HELPER" 2>/dev/null; do umount "$HELPER" || break; done
 	rm -rf "$T"
@@ -218,7 +219,13 @@ sed -i '/^[[:space:]]*log_\(filters\|outputs\)[[:space:]]*=/d' /etc/libvirt/libv
 rm -f /etc/libvirt/qemu/networks/autostart/*.xml # no dnsmasq, no bridge
 
 mkdir -p /run/libvirt /var/log/libvirt/qemu "$IMAGES" "$BOOT"
-/usr/sbin/virtlogd -d || die "virtlogd -d failed"
+# one virtlogd per run: the suite runs this script more than once per boot,
+# and stops the one it started when it ends
+VLPID=""
+if [ ! -S /run/libvirt/virtlogd-sock ]; then
+	/usr/sbin/virtlogd -d || die "virtlogd -d failed"
+	VLPID=$(cat /run/virtlogd.pid 2>/dev/null)
+fi
 
 # the nested guest: the rig's kernel (bzImage) and a busybox initramfs whose
 # init says READY and sleeps, so that the kernel can acknowledge ACPI unplugs
