@@ -6,8 +6,9 @@
 #
 #   SVIRT_LIBVIRT_SUITE    bookworm (default: Debian 12, libvirt 9.0) or trixie
 #                          (Debian 13, libvirt 11.3)
-#   SVIRT_LIBVIRT_SRC      where the tree goes (default ~/.cache/svirt-libvirt-src,
-#                          for trixie ~/.cache/svirt-libvirt-11.3-src)
+#   SVIRT_LIBVIRT_SRC      where the tree goes (default ~/.cache/svirt-libvirt-src;
+#                          for trixie SVIRT_LIBVIRT_11_SRC, default
+#                          ~/.cache/svirt-libvirt-11.3-src)
 #   SVIRT_LIBVIRT_VERSION  the source version (bookworm's default: that of the
 #                          installed libvirt-daemon, else 9.0.0-4+deb12u2;
 #                          trixie's: the newest the suite has, and a tree
@@ -41,7 +42,7 @@ bookworm)
 	fi
 	;;
 trixie)
-	dest=${SVIRT_LIBVIRT_SRC:-${HOME:?}/.cache/svirt-libvirt-11.3-src}
+	dest=${SVIRT_LIBVIRT_11_SRC:-${HOME:?}/.cache/svirt-libvirt-11.3-src}
 	;;
 *) fail "SVIRT_LIBVIRT_SUITE must be bookworm or trixie, not $suite" ;;
 esac

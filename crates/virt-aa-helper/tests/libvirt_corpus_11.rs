@@ -491,9 +491,10 @@ fn drive(work: &Path) {
         .collect();
     assert!(written.is_empty(), "a dry run wrote {written:?}");
 
-    // The compile sample: cases ours accepts in `-c`, evenly spread.
+    // The compile sample: QEMU domains (the templates are QEMU's) ours
+    // accepts in `-c`, evenly spread.
     let accepted: Vec<usize> = (0..cases.len())
-        .filter(|&c| runs[c * 2 + 1].1.status == "0")
+        .filter(|&c| runs[c * 2 + 1].1.status == "0" && is_qemu(&inputs[c].0))
         .collect();
     let per_mode: usize = std::env::var("SVIRT_CORPUS_COMPILE_SAMPLE")
         .ok()
@@ -521,6 +522,19 @@ fn drive(work: &Path) {
         ),
     )
     .unwrap();
+}
+
+/// Whether the `<domain>` element says `type='kvm'` or `type='qemu'`.
+fn is_qemu(xml: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(xml);
+    let Some(start) = text.find("<domain") else {
+        return false;
+    };
+    let tag = &text[start..];
+    let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+    ["kvm", "qemu"]
+        .iter()
+        .any(|t| tag.contains(&format!("type='{t}'")) || tag.contains(&format!("type=\"{t}\"")))
 }
 
 /// Writes the profile of one domain with ours (`-c`, the stand-in parser
