@@ -339,7 +339,8 @@ fn is_generated_output(case: &str) -> bool {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         let rest = rest.split('+').next().unwrap_or("");
-        arch_ok && (rest == "latest" || (rest.chars().all(|c| c.is_ascii_digit()) && !rest.is_empty()))
+        arch_ok
+            && (rest == "latest" || (rest.chars().all(|c| c.is_ascii_digit()) && !rest.is_empty()))
     })
 }
 
@@ -462,7 +463,13 @@ fn drive(work: &Path) {
         let printed = String::from_utf8_lossy(&mine.stderr);
         let rules: Vec<&str> = printed.lines().filter(|l| l.starts_with("  ")).collect();
         if let Err(e) = check_rules_text(&rules.join("\n"), false) {
-            writeln!(grammar.lock().unwrap(), "{} {}: {e}", cases[case], MODES[mode]).unwrap();
+            writeln!(
+                grammar.lock().unwrap(),
+                "{} {}: {e}",
+                cases[case],
+                MODES[mode]
+            )
+            .unwrap();
         }
         (theirs, mine)
     });
@@ -501,7 +508,12 @@ fn drive(work: &Path) {
         .and_then(|n| n.parse().ok())
         .unwrap_or(20);
     let step = (accepted.len() / per_mode.max(1)).max(1);
-    let sample: Vec<usize> = accepted.iter().copied().step_by(step).take(per_mode).collect();
+    let sample: Vec<usize> = accepted
+        .iter()
+        .copied()
+        .step_by(step)
+        .take(per_mode)
+        .collect();
     let mut failures = String::new();
     let mut count = 0;
     for (mode, etc) in [("compat", "etc-compat"), ("safe", "etc-safe")] {

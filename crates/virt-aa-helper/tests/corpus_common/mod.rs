@@ -35,7 +35,6 @@ pub fn note(msg: &str) {
     let _ = writeln!(std::io::stderr(), "{msg}");
 }
 
-
 pub fn find_cases(src: &Path) -> Vec<String> {
     fn walk(dir: &Path, src: &Path, out: &mut Vec<String>) {
         for e in std::fs::read_dir(dir).unwrap() {
@@ -611,4 +610,3 @@ pub fn diff(mode: &str, theirs: &Run, mine: &Run) -> String {
     }
     out
 }
-
