@@ -117,9 +117,9 @@ mod tests {
             got(&Settings::safe()),
             [
                 "/dev/sgx_vepc rw",
-                "/dev/sgx_provision r",
+                "/dev/sgx_provision r +quiet-deny",
                 "/dev/sgx_vepc rw",
-                "/dev/sgx_provision r"
+                "/dev/sgx_provision r +quiet-deny"
             ]
         );
     }
