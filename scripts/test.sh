@@ -8,13 +8,24 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets -- -D warnings
-# libvirt 9.0's own test domains for the corpus comparison in `cargo test`
+# libvirt 9.0's own test domains for the corpus comparisons in `cargo test`
 # (crates/virt-aa-helper/tests/libvirt_corpus.rs), which must then run.
 SVIRT_LIBVIRT_SRC=$(tests/libvirt-corpus/fetch.sh) || {
 	echo "test.sh: cannot fetch libvirt's source package (tests/libvirt-corpus/fetch.sh)" >&2
 	exit 1
 }
-export SVIRT_LIBVIRT_SRC SVIRT_REQUIRE_LIBVIRT_CORPUS=1
+# libvirt 11.3's reference: a Debian 13 root holding its helper and AppArmor
+# 4.1 (debootstrap, about a minute; reused afterwards) and trixie's libvirt
+# source for its test domains (crates/virt-aa-helper/tests/libvirt_corpus_11.rs).
+SVIRT_TRIXIE_ROOT=$(tests/libvirt-corpus/trixie-root.sh) || {
+	echo "test.sh: cannot build the Debian 13 root (tests/libvirt-corpus/trixie-root.sh)" >&2
+	exit 1
+}
+SVIRT_LIBVIRT_11_SRC=$(SVIRT_LIBVIRT_SUITE=trixie tests/libvirt-corpus/fetch.sh) || {
+	echo "test.sh: cannot fetch libvirt 11.3's source package (tests/libvirt-corpus/fetch.sh)" >&2
+	exit 1
+}
+export SVIRT_LIBVIRT_SRC SVIRT_TRIXIE_ROOT SVIRT_LIBVIRT_11_SRC SVIRT_REQUIRE_LIBVIRT_CORPUS=1
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace >"$log" 2>&1 || { cat "$log"; exit 1; }

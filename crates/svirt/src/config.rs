@@ -123,6 +123,8 @@ fn switch<'a>(settings: &'a mut Settings, key: &str) -> Option<&'a mut bool> {
         "compile_cache" => &mut settings.compile_cache,
         "writable_loader" => &mut settings.writable_loader,
         "translated_volumes" => &mut settings.translated_volumes,
+        "parser_11_3" => &mut settings.parser_11_3,
+        "vhostuser_socket_required" => &mut settings.vhostuser_socket_required,
         _ => return None,
     })
 }
@@ -296,6 +298,8 @@ mod tests {
         "compile_cache",
         "writable_loader",
         "translated_volumes",
+        "parser_11_3",
+        "vhostuser_socket_required",
     ];
 
     #[test]
@@ -434,6 +438,8 @@ mod tests {
             "include_if_exists",
             "writable_loader",
             "translated_volumes",
+            "parser_11_3",
+            "vhostuser_socket_required",
         ];
         want.sort_unstable();
         assert_eq!(differ, want);

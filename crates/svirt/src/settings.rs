@@ -229,6 +229,19 @@ pub struct Settings {
     /// but look nothing up in libvirt's pool definitions (that is
     /// [`Settings::pool_volumes`], which includes this).
     pub translated_volumes: bool,
+    /// Judge whether a definition is valid as libvirt 11.3's parser does:
+    /// accept `enrolled-keys` without `secure-boot` and a restrictive
+    /// `<numatune><memory>` with other `<memnode>` modes (11.3 leaves both
+    /// to the QEMU driver), refuse a disk target whose index overflows and
+    /// `rawio`/`sgio` on a vhost-scsi (`scsi_host`) host device. Off: libvirt
+    /// 9.0's parser.
+    pub parser_11_3: bool,
+    /// Fail the definition (`invalid VM definition`) when a vhost-user
+    /// interface names no socket path, as libvirt 11.3's helper does for a
+    /// passt backend (whose socket libvirt makes at start). Off, such an
+    /// interface gets no rule. libvirt 9.0's parser refuses the passt
+    /// backend; safe mode never fails on it.
+    pub vhostuser_socket_required: bool,
     pub layout: Layout,
 }
 
@@ -271,6 +284,8 @@ impl Settings {
             compile_cache: false,
             writable_loader: false,
             translated_volumes: false,
+            parser_11_3: false,
+            vhostuser_socket_required: false,
             layout: Layout::default(),
         }
     }
@@ -289,6 +304,8 @@ impl Settings {
         let mut s = Settings::safe();
         if version == LibvirtVersion::V11_3 {
             s.apply_libvirt_11_3();
+            // A libvirt 11.3 failure, not a safety check.
+            s.vhostuser_socket_required = false;
         }
         s
     }
@@ -305,6 +322,8 @@ impl Settings {
         self.exact_hostdev_kinds = true;
         self.writable_loader = true;
         self.translated_volumes = true;
+        self.parser_11_3 = true;
+        self.vhostuser_socket_required = true;
     }
 
     /// Safe defaults: every fix on (`hotplug_layer_access` is an opt-in).
@@ -345,6 +364,8 @@ impl Settings {
             compile_cache: true,
             writable_loader: false,
             translated_volumes: true,
+            parser_11_3: false,
+            vhostuser_socket_required: false,
             layout: Layout::default(),
         }
     }

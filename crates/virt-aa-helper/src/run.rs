@@ -10,7 +10,7 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Duration;
 
-use svirt::domain::{parse_domain, Domain, DomainError, Limits, VirtType};
+use svirt::domain::{parse_domain_as, Domain, DomainError, Limits, VirtType};
 use svirt::host::Host;
 use svirt::pipeline::{self, PipelineError};
 use svirt::policy::{
@@ -284,7 +284,8 @@ fn domain_rules(
     out: &mut Output,
 ) -> Result<(Domain, RuleSet), Failure> {
     let settings = &config.settings;
-    let domain = parse_domain(xml, &Limits::default()).map_err(Failure::Definition)?;
+    let domain = parse_domain_as(xml, &Limits::default(), settings.parser_11_3)
+        .map_err(Failure::Definition)?;
     check_domain_name(&domain.name, settings).map_err(Failure::BadName)?;
     if ProfileName::for_uuid(&domain.uuid).as_str() != args.name {
         return Err(Failure::UuidMismatch);

@@ -46,8 +46,10 @@ fn text<'a>(node: Node<'a, '_>) -> &'a str {
     node.text().unwrap_or("").trim()
 }
 
-/// Every check, in a fixed order; the first failure is reported.
-pub(super) fn validate(root: Node<'_, '_>, uuid: &DomainUuid) -> Result<()> {
+/// Every check, in a fixed order; the first failure is reported. `v11_3`
+/// applies libvirt 11.3's parser instead of 9.0's
+/// ([`crate::Settings::parser_11_3`]).
+pub(super) fn validate(root: Node<'_, '_>, uuid: &DomainUuid, v11_3: bool) -> Result<()> {
     name(root)?;
     memory(root)?;
     boot_order(root)?;
@@ -57,14 +59,20 @@ pub(super) fn validate(root: Node<'_, '_>, uuid: &DomainUuid) -> Result<()> {
     chardev_sources(root)?;
     graphics_listens(root)?;
     disk_sources(root)?;
+    if v11_3 {
+        disk_targets(root)?;
+        scsi_host_hostdevs(root)?;
+    }
     device_seclabels(root)?;
     shmem(root)?;
     mdev(root)?;
     sysinfo(root, uuid)?;
     enums(root)?;
     loadparm(root)?;
-    firmware_features(root)?;
-    numa(root)?;
+    if !v11_3 {
+        firmware_features(root)?;
+    }
+    numa(root, v11_3)?;
     cputune(root)?;
     Ok(())
 }
@@ -291,6 +299,66 @@ fn disk_sources(root: Node<'_, '_>) -> Result<()> {
     Ok(())
 }
 
+/// libvirt 11.3: a disk target of a known bus prefix whose letters number
+/// past the largest disk index (`hdaxxxxxxxxxx`) is refused.
+fn disk_targets(root: Node<'_, '_>) -> Result<()> {
+    for disk in elements(root, "disk") {
+        let Some(target) = child(disk, "target") else {
+            continue;
+        };
+        let Some(dev) = target.attribute("dev") else {
+            continue;
+        };
+        let Some(letters) = ["fd", "hd", "vd", "sd", "xvd", "ubd"]
+            .iter()
+            .find_map(|p| dev.strip_prefix(p))
+        else {
+            continue;
+        };
+        let mut index: i64 = 0;
+        let mut overflow = false;
+        for (i, c) in letters
+            .bytes()
+            .take_while(u8::is_ascii_lowercase)
+            .enumerate()
+        {
+            index = (index + i64::from(i > 0)) * 26 + i64::from(c - b'a');
+            if index > i64::from(i32::MAX) {
+                overflow = true;
+                break;
+            }
+        }
+        if overflow {
+            return Err(invalid(
+                target,
+                format!("disk target '{dev}'"),
+                "the disk index it names is too large",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// libvirt 11.3: `rawio` and `sgio` are for SCSI host devices, not for a
+/// vhost-scsi (`scsi_host`) one.
+fn scsi_host_hostdevs(root: Node<'_, '_>) -> Result<()> {
+    for hostdev in elements(root, "hostdev") {
+        if hostdev.attribute("type") != Some("scsi_host") {
+            continue;
+        }
+        for attr in ["rawio", "sgio"] {
+            if hostdev.attribute(attr).is_some() {
+                return Err(invalid(
+                    hostdev,
+                    format!("<hostdev type='scsi_host' {attr}>"),
+                    format!("'{attr}' is only valid for a SCSI host device"),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// One `<seclabel>` per security model on a device or source.
 fn device_seclabels(root: Node<'_, '_>) -> Result<()> {
     let Some(devices) = child(root, "devices") else {
@@ -503,7 +571,7 @@ fn parse_set(text: &str) -> Option<BTreeSet<u32>> {
     (!set.is_empty()).then_some(set)
 }
 
-fn numa(root: Node<'_, '_>) -> Result<()> {
+fn numa(root: Node<'_, '_>, v11_3: bool) -> Result<()> {
     let cells: Vec<Node> = child(root, "cpu")
         .and_then(|c| child(c, "numa"))
         .map(|n| children(n, "cell").collect())
@@ -564,7 +632,8 @@ fn numa(root: Node<'_, '_>) -> Result<()> {
                 "per-node binding is not compatible with automatic placement",
             ));
         }
-        if mode == Some("restrictive") && node.attribute("mode") != Some("restrictive") {
+        // libvirt 11.3 leaves this to the QEMU driver at start.
+        if !v11_3 && mode == Some("restrictive") && node.attribute("mode") != Some("restrictive") {
             return Err(invalid(
                 node,
                 "<memnode>",

@@ -2,12 +2,13 @@
 //! [`crate::Settings::virtio_pmem`], a virtio-pmem device's too (libvirt
 //! 9.0's helper misses it, and QEMU is denied); with
 //! [`crate::Settings::sgx_epc`], an SGX EPC section's devices:
-//! `/dev/sgx_vepc` (`rw`) and `/dev/sgx_provision` (`r`), as libvirt 11.3.
+//! `/dev/sgx_vepc` (`rw`) and `/dev/sgx_provision` (`r`) for each section,
+//! as paths, as libvirt 11.3.
 
 use super::{non_empty, Collector, DeviceError, Lookup};
 use crate::domain::{Domain, MemoryDevice, MemoryModel};
 use crate::host::Host;
-use crate::policy::{Access, FixedPattern, Grant, Origin};
+use crate::policy::{Access, Grant, Origin};
 use crate::Settings;
 
 pub(super) fn add(cx: &mut Collector) {
@@ -34,8 +35,7 @@ pub fn memory_grants(
     Ok(cx.out.grants)
 }
 
-/// `sgx` is whether the SGX pair was granted already (one pair of rules,
-/// however many EPC sections).
+/// `sgx` is set when an SGX pair was granted.
 fn add_one(
     cx: &mut Collector,
     index: usize,
@@ -46,15 +46,13 @@ fn add_one(
     let wanted = match mem.model {
         MemoryModel::Nvdimm => true,
         MemoryModel::VirtioPmem => cx.settings.virtio_pmem,
-        MemoryModel::SgxEpc if cx.settings.sgx_epc && !*sgx => {
+        // libvirt 11.3 adds both devices as paths, for every section (a
+        // missing one warns, the read-only one gets the quiet write deny).
+        MemoryModel::SgxEpc if cx.settings.sgx_epc => {
             *sgx = true;
             let origin = Origin::Memory { index };
-            cx.push(Grant::fixed(
-                FixedPattern::SGX_VEPC,
-                Access::RW,
-                origin.clone(),
-            ));
-            cx.push(Grant::fixed(FixedPattern::SGX_PROVISION, Access::R, origin));
+            cx.push(Grant::path("/dev/sgx_vepc", Access::RW, origin.clone()));
+            cx.push(Grant::path("/dev/sgx_provision", Access::R, origin));
             false
         }
         _ => false,
@@ -100,7 +98,7 @@ mod tests {
     }
 
     #[test]
-    fn sgx_epc_devices_in_safe_mode_once() {
+    fn sgx_epc_devices_per_section() {
         let mut d = domain("vm");
         d.virt_type = VirtType::Lxc;
         d.devices.memory = vec![
@@ -117,7 +115,12 @@ mod tests {
         assert!(got(&Settings::libvirt_compatible()).is_empty());
         assert_eq!(
             got(&Settings::safe()),
-            ["/dev/sgx_vepc rw", "/dev/sgx_provision r"]
+            [
+                "/dev/sgx_vepc rw",
+                "/dev/sgx_provision r +quiet-deny",
+                "/dev/sgx_vepc rw",
+                "/dev/sgx_provision r +quiet-deny"
+            ]
         );
     }
 }

@@ -65,6 +65,11 @@ pub enum ResourcesError {
          X authority file to be named with xauth='…'"
     )]
     SdlWithoutXauth { index: usize },
+    /// A vhost-user interface names no socket (a passt backend's, made at
+    /// start): libvirt 11.3's helper fails the whole generation
+    /// ([`crate::Settings::vhostuser_socket_required`]).
+    #[error("interface {index} (vhost-user) has no socket path")]
+    VhostUserWithoutSocket { index: usize },
     /// A name that becomes a path component is not one.
     #[error("{device}: refused, its name {name:?} must be one path component: {reason}")]
     BadName {

@@ -53,6 +53,8 @@ fn add_one(cx: &mut Collector, index: usize, nic: &Interface) -> Result<(), Reso
         "vhostuser" if matches!(nic.source_type.as_deref(), None | Some("unix")) => {
             if let Some(socket) = non_empty(&nic.source_path) {
                 cx.push(Grant::path(socket, Access::RW, origin("vhost-user socket")));
+            } else if cx.settings.vhostuser_socket_required {
+                return Err(ResourcesError::VhostUserWithoutSocket { index });
             }
         }
         "vdpa" if cx.settings.vhost_vdpa => {

@@ -313,8 +313,15 @@ impl DomainError {
 
 type Result<T> = std::result::Result<T, DomainError>;
 
-/// Parses an untrusted domain definition into the typed model.
+/// Parses an untrusted domain definition into the typed model, with
+/// libvirt 9.0's checks of what is valid.
 pub fn parse_domain(xml: &str, limits: &Limits) -> Result<Domain> {
+    parse_domain_as(xml, limits, false)
+}
+
+/// [`parse_domain`], with libvirt 11.3's checks of what is valid when
+/// `parser_11_3` ([`crate::Settings::parser_11_3`]).
+pub fn parse_domain_as(xml: &str, limits: &Limits, parser_11_3: bool) -> Result<Domain> {
     if xml.len() > limits.max_bytes {
         return Err(DomainError::TooLarge {
             limit: limits.max_bytes,
@@ -415,7 +422,7 @@ pub fn parse_domain(xml: &str, limits: &Limits) -> Result<Domain> {
         Some(d) => parse_devices(d)?,
         None => Devices::default(),
     };
-    super::validate::validate(root, &uuid)?;
+    super::validate::validate(root, &uuid, parser_11_3)?;
 
     Ok(Domain {
         virt_type,
