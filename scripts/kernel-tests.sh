@@ -39,16 +39,19 @@ else
 	tests/kernel/run-in-aa-vm.sh setup
 fi
 qemu-img --version >/dev/null || { echo "kernel-tests: qemu-img is missing after set-up" >&2; exit 1; }
-# Debian 13's libvirt 11.3 for the suite's libvirt11-e2e section: a trixie
-# root (about 3 minutes the first time, then reused), which the guest sees
-# at the same path. Without it the section fails, saying why.
-SVIRT_TRIXIE_RIG_ROOT=$($SUDO tests/kernel/trixie-rig-root.sh) || SVIRT_TRIXIE_RIG_ROOT=""
-export SVIRT_TRIXIE_RIG_ROOT
+# Debian 13's libvirt 11.3 for the suite's libvirt11-e2e section: the trixie
+# root of the 11.3 corpus (tests/libvirt-corpus/trixie-root.sh; about a
+# minute the first time, then reused), which the guest sees at the same
+# path. Without it the section fails, saying why.
+if [ -z "${SVIRT_TRIXIE_ROOT:-}" ]; then
+	SVIRT_TRIXIE_ROOT=$($SUDO tests/libvirt-corpus/trixie-root.sh) || SVIRT_TRIXIE_ROOT=""
+fi
+export SVIRT_TRIXIE_ROOT
 t1=$(date +%s)
 
 # The guest must be able to write what the suite needs; the suite itself
 # checks /sys/module/apparmor/parameters/enabled = Y first and fails loudly.
-export AAVM_PASSENV="${AAVM_PASSENV:-} SVIRT_KERNEL_ONLY SVIRT_KERNEL_BREAK SVIRT_E2E_MODES SVIRT_E2E_GUEST SVIRT_TRIXIE_RIG_ROOT SVIRT_E2E11_MODES"
+export AAVM_PASSENV="${AAVM_PASSENV:-} SVIRT_KERNEL_ONLY SVIRT_KERNEL_BREAK SVIRT_E2E_MODES SVIRT_E2E_GUEST SVIRT_TRIXIE_ROOT SVIRT_E2E11_MODES"
 # A full run takes 12-15 minutes under TCG. Nested KVM guests inside the TCG
 # guest occasionally freeze the whole guest (the rig's notes: about one
 # nested boot in 50); the rig's timeout then ends the run with 124. That is

@@ -39,8 +39,7 @@ cargo test -q -p svirt --no-default-features --lib driver::
 tests/package/check-deb.sh >"$log" 2>&1 || { cat "$log"; exit 1; }
 cat "$log"
 dpassed=$(sed -n 's/^check-deb: all \([0-9]*\) checks passed.*/\1/p' "$log")
-# The same package on Debian 13 (dpkg in a copy of a trixie root, made once
-# by tests/kernel/trixie-rig-root.sh and reused by the kernel suite).
+# The same package on Debian 13 (dpkg in a copy of the trixie root above).
 tests/package/check-deb-trixie.sh >"$log" 2>&1 || { cat "$log"; exit 1; }
 cat "$log"
 dpassed=$((${dpassed:-0} + $(sed -n 's/^check-deb-trixie: all \([0-9]*\) checks passed.*/\1/p' "$log")))

@@ -1,7 +1,11 @@
 #!/bin/sh
 # Builds (or reuses) a Debian 13 "trixie" root holding libvirt 11.3's
 # virt-aa-helper, AppArmor 4.1 and trixie's ovmf, the reference for svirt's
-# `libvirt = 11.3` compatibility mode, and prints its path on stdout.
+# `libvirt = 11.3` compatibility mode, and prints its path on stdout. The
+# same root runs libvirtd 11.3 with QEMU in the kernel rig (the suite's
+# libvirt11-e2e section, tests/kernel/trixie-ns.sh) and takes the Debian
+# package for a real install (tests/package/check-deb-trixie.sh), hence
+# QEMU, swtpm and the few tools tests/kernel/libvirt-e2e.sh uses.
 # Idempotent: a root whose stamp matches this script's recipe is reused.
 #
 #   SVIRT_TRIXIE_ROOT     where the root goes (default ~/.cache/svirt-trixie/root)
@@ -9,7 +13,7 @@
 #
 # Made with `debootstrap --variant=minbase trixie`; inside it a policy-rc.d
 # that exits 101 (no service ever starts), then
-# `apt-get install --no-install-recommends apparmor libvirt-daemon-system ovmf`.
+# `apt-get install --no-install-recommends` of the packages below.
 # Needs root. Installs debootstrap on the host with apt-get when missing.
 # Nothing is left mounted. Exits 77 when the root cannot be built (no
 # network, not root).
@@ -17,7 +21,7 @@ set -eu
 
 root=${SVIRT_TRIXIE_ROOT:-${HOME:?}/.cache/svirt-trixie/root}
 mirror=${SVIRT_DEBIAN_MIRROR:-http://deb.debian.org}
-packages="apparmor libvirt-daemon-system ovmf"
+packages="apparmor libvirt-daemon-system ovmf libvirt-clients qemu-system-x86 qemu-utils busybox swtpm swtpm-tools socat iproute2 kmod procps"
 recipe="trixie minbase $packages"
 stamp="$root/.svirt-trixie-root"
 

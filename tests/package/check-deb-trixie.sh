@@ -2,7 +2,7 @@
 # check-deb-trixie.sh [DEB] — the package on Debian 13: installs, writes
 # `libvirt = 11.3`, diverts libvirt 11.3's helper and gives it back byte for
 # byte, and purges clean, with dpkg in a throw-away copy of the trixie root
-# (tests/kernel/trixie-rig-root.sh; an overlay in a private mount namespace,
+# (tests/libvirt-corpus/trixie-root.sh; an overlay in a private mount namespace,
 # so the cached root is not changed). No AppArmor here: the maintainer
 # scripts must tolerate that (a container, a chroot).
 # One PASS/FAIL line per check. Exits 77 when there is no trixie root.
@@ -10,7 +10,7 @@ set -u
 cd "$(dirname "$0")/../.."
 deb=${1:-$(scripts/package.sh)}
 [ -f "$deb" ] || { echo "check-deb-trixie: $deb not found (scripts/package.sh)" >&2; exit 1; }
-root=$(tests/kernel/trixie-rig-root.sh) || { echo "check-deb-trixie: no trixie root" >&2; exit 77; }
+root=${SVIRT_TRIXIE_ROOT:-$(tests/libvirt-corpus/trixie-root.sh)} || { echo "check-deb-trixie: no trixie root" >&2; exit 77; }
 [ "$(id -u)" = 0 ] || { echo "check-deb-trixie: needs root (unshare, chroot)" >&2; exit 77; }
 
 work=$(mktemp -d /tmp/svirt-deb-trixie.XXXXXX)
