@@ -52,12 +52,12 @@ t1=$(date +%s)
 # The guest must be able to write what the suite needs; the suite itself
 # checks /sys/module/apparmor/parameters/enabled = Y first and fails loudly.
 export AAVM_PASSENV="${AAVM_PASSENV:-} SVIRT_KERNEL_ONLY SVIRT_KERNEL_BREAK SVIRT_E2E_MODES SVIRT_E2E_GUEST SVIRT_TRIXIE_ROOT SVIRT_E2E11_MODES"
-# A full run takes 12-15 minutes under TCG. Nested KVM guests inside the TCG
+# A full run takes 20-25 minutes under TCG. Nested KVM guests inside the TCG
 # guest occasionally freeze the whole guest (the rig's notes: about one
 # nested boot in 50); the rig's timeout then ends the run with 124. That is
 # the rig failing, not a check: the run is repeated once, and only a second
 # hang fails. Any failed check (exit 1) fails at once.
-export AAVM_TIMEOUT="${AAVM_TIMEOUT:-1800}"
+export AAVM_TIMEOUT="${AAVM_TIMEOUT:-2700}"
 attempt=1
 while :; do
 	set +e

@@ -44,7 +44,7 @@ tests/package/check-deb-trixie.sh >"$log" 2>&1 || { cat "$log"; exit 1; }
 cat "$log"
 dpassed=$((${dpassed:-0} + $(sed -n 's/^check-deb-trixie: all \([0-9]*\) checks passed.*/\1/p' "$log")))
 # Confinement in a real AppArmor kernel, real QEMU and real libvirt: one QEMU
-# guest boot, 12-15 minutes under TCG (tests/kernel/README.md).
+# guest boot, 20-25 minutes under TCG (tests/kernel/README.md).
 scripts/kernel-tests.sh >"$log" 2>&1 || { cat "$log"; exit 1; }
 cat "$log"
 kpassed=$(sed -n 's/^kernel suite: all \([0-9]*\) checks passed.*/\1/p' "$log")
