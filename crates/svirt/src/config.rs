@@ -125,6 +125,7 @@ fn switch<'a>(settings: &'a mut Settings, key: &str) -> Option<&'a mut bool> {
         "translated_volumes" => &mut settings.translated_volumes,
         "parser_11_3" => &mut settings.parser_11_3,
         "vhostuser_socket_required" => &mut settings.vhostuser_socket_required,
+        "passt_child" => &mut settings.passt_child,
         _ => return None,
     })
 }
@@ -300,6 +301,7 @@ mod tests {
         "translated_volumes",
         "parser_11_3",
         "vhostuser_socket_required",
+        "passt_child",
     ];
 
     #[test]

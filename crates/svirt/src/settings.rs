@@ -242,6 +242,15 @@ pub struct Settings {
     /// interface gets no rule. libvirt 9.0's parser refuses the passt
     /// backend; safe mode never fails on it.
     pub vhostuser_socket_required: bool,
+    /// A domain with a passt network back-end (`<backend type='passt'>`)
+    /// gets a child profile for passt in its own rules: the exec
+    /// transition `/usr/bin/passt Cx -> passt`, and `profile passt` with
+    /// the binary, SIGTERM from the managers, this VM's passt socket, pid
+    /// file and log file only, and the passt package's
+    /// `abstractions/passt` when installed. libvirt's helper writes
+    /// nothing; Debian 13's shared abstraction gives every VM's passt
+    /// every VM's passt files (`owner`, one user).
+    pub passt_child: bool,
     pub layout: Layout,
 }
 
@@ -286,6 +295,7 @@ impl Settings {
             translated_volumes: false,
             parser_11_3: false,
             vhostuser_socket_required: false,
+            passt_child: false,
             layout: Layout::default(),
         }
     }
@@ -366,6 +376,7 @@ impl Settings {
             translated_volumes: true,
             parser_11_3: false,
             vhostuser_socket_required: false,
+            passt_child: true,
             layout: Layout::default(),
         }
     }

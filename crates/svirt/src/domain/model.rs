@@ -557,7 +557,7 @@ pub struct Input {
 
 // -------------------------------------------------------------- interface ---
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Interface {
     /// `type=`: `network`, `bridge`, `ethernet`, `vhostuser`, `vdpa`, `user`, …
     pub kind: String,
@@ -575,6 +575,11 @@ pub struct Interface {
     /// `<target dev=…>`: the host-side device (`macvtap0`, `vnet3`), in a
     /// live definition or when the user names it.
     pub target_dev: Option<String>,
+    /// `<alias name=…>`: libvirt's device alias (`net0`, or a user alias
+    /// `ua-…`), in a live definition or when the user names it.
+    pub alias: Option<String>,
+    /// `<backend logFile=…>`: the file passt logs to.
+    pub backend_log: Option<String>,
 }
 
 // ----------------------------------------------------------------- memory ---

@@ -592,6 +592,7 @@ fn hostdevs_chardevs_memory_input_net_and_paths() {
                 source_path: Some("/run/vhost.sock".into()),
                 source_type: Some("unix".into()),
                 target_dev: None,
+                ..Default::default()
             },
         )
         .unwrap();
@@ -970,6 +971,7 @@ fn hotplug_paths_equal_the_start_grants_of_each_family() {
         source_path: Some(path.into()),
         source_type: ty.map(Into::into),
         target_dev: None,
+        ..Default::default()
     };
     let label = generated();
     // Each device in a domain of its own: plug it, then compare the

@@ -14,7 +14,7 @@
 //! appears.
 
 use super::escape::SPECIAL;
-use super::grant::{FixedPattern, Glob};
+use super::grant::{ChildKind, FixedPattern, Glob};
 
 /// Why a line is outside the grammar.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -25,9 +25,55 @@ pub struct GrammarError {
 }
 
 /// Checks every line of rule text (a `.files` include or a part of one).
+///
+/// Besides rules, the text may hold svirt's child profiles
+/// ([`ChildKind`]): the exec transition and the header line exactly as
+/// svirt writes them, then, one level deeper, rules of the grammar above,
+/// comments and the kind's fixed lines, then the closing brace. Child
+/// profiles do not nest, and every one that opens must close.
 pub fn check_rules_text(text: &str, escaped: bool) -> Result<(), GrammarError> {
-    text.split('\n')
-        .try_for_each(|line| check_line(line, escaped))
+    let mut open: Option<ChildKind> = None;
+    for line in text.split('\n') {
+        if let Some(c) = line.chars().find(|c| c.is_control()) {
+            return Err(err(line, format!("control character {c:?}")));
+        }
+        match open {
+            None => {
+                if ChildKind::ALL.iter().any(|k| line == k.exec_line()) {
+                    continue;
+                }
+                if let Some(k) = ChildKind::ALL.iter().find(|k| line == k.header_line()) {
+                    open = Some(*k);
+                    continue;
+                }
+                check_line(line, escaped)?;
+            }
+            Some(kind) => {
+                if line == ChildKind::CLOSE_LINE {
+                    open = None;
+                    continue;
+                }
+                if kind.fixed_lines().iter().any(|l| l == line) {
+                    continue;
+                }
+                let trimmed = line.trim_start_matches(' ');
+                if trimmed.is_empty() || trimmed.starts_with('#') {
+                    continue;
+                }
+                let Some(inner) = line.strip_prefix("  ").filter(|l| l.starts_with("  ")) else {
+                    return Err(err(
+                        line,
+                        "a rule in a child profile is indented by four spaces",
+                    ));
+                };
+                check_line(inner, escaped)?;
+            }
+        }
+    }
+    match open {
+        Some(kind) => Err(err(&kind.header_line(), "the child profile is not closed")),
+        None => Ok(()),
+    }
 }
 
 fn err(line: &str, reason: impl Into<String>) -> GrammarError {

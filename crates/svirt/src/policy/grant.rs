@@ -180,6 +180,8 @@ impl FixedPattern {
     pub const ALSA_DATA: FixedPattern = FixedPattern("/usr/share/alsa/**");
     pub const ALSA_CONF: FixedPattern = FixedPattern("/etc/asound.conf");
     pub const ALSA_CONF_D: FixedPattern = FixedPattern("/etc/alsa/conf.d/{,*}");
+    /// The passt binary, which its child profile reads.
+    pub const PASST_BINARY: FixedPattern = FixedPattern("/usr/bin/passt");
 
     pub const ALL: &'static [FixedPattern] = &[
         Self::VHOST_NET,
@@ -209,11 +211,81 @@ impl FixedPattern {
         Self::ALSA_DATA,
         Self::ALSA_CONF,
         Self::ALSA_CONF_D,
+        Self::PASST_BINARY,
     ];
 
     pub const fn as_str(self) -> &'static str {
         self.0
     }
+}
+
+/// A helper program that libvirt runs in the VM's own profile and that
+/// svirt confines in a child profile of it. The set is closed: each kind's
+/// lines (the exec transition, the profile header, its fixed rules) are
+/// svirt's own text, which the rule grammar accepts verbatim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ChildKind {
+    /// passt, the user-mode network back-end (`<backend type='passt'>`).
+    Passt,
+}
+
+/// The confined managers that may stop a helper with SIGTERM.
+const CHILD_SIGNAL_PEERS: &[&str] = &["libvirtd", "/usr/sbin/libvirtd", "virtqemud"];
+
+impl ChildKind {
+    pub const ALL: &'static [ChildKind] = &[ChildKind::Passt];
+
+    /// The child profile's name (`libvirt-<uuid>//<name>`).
+    pub const fn name(self) -> &'static str {
+        match self {
+            ChildKind::Passt => "passt",
+        }
+    }
+
+    /// The program that enters the child profile when executed.
+    pub const fn binary(self) -> FixedPattern {
+        match self {
+            ChildKind::Passt => FixedPattern::PASST_BINARY,
+        }
+    }
+
+    /// The exec transition in the VM's profile.
+    pub fn exec_line(self) -> String {
+        format!("  \"{}\" Cx -> {},", self.binary().as_str(), self.name())
+    }
+
+    /// The line that opens the child profile.
+    pub fn header_line(self) -> String {
+        format!("  profile {} {{", self.name())
+    }
+
+    /// The line that closes the child profile.
+    pub const CLOSE_LINE: &'static str = "  }";
+
+    /// The child's fixed statements that are not file rules (indented for
+    /// the inside of the child): SIGTERM from the managers, and the
+    /// distribution's rules for the program, when installed.
+    pub fn fixed_lines(self) -> Vec<String> {
+        match self {
+            ChildKind::Passt => {
+                let mut lines: Vec<String> = CHILD_SIGNAL_PEERS
+                    .iter()
+                    .map(|peer| format!("    signal (receive) set=(term) peer={peer},"))
+                    .collect();
+                lines.push("    include if exists <abstractions/passt>".to_owned());
+                lines
+            }
+        }
+    }
+}
+
+/// A child profile of the VM's profile: the program's exec transition and
+/// the profile itself, holding the program's fixed lines and `grants`
+/// (this VM's own files), each made by the one rule constructor.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ChildProfile {
+    pub kind: ChildKind,
+    pub grants: Vec<Grant>,
 }
 
 /// One piece of a svirt-written pattern.
@@ -253,6 +325,9 @@ pub enum Target {
     Pattern(Vec<PatternPart>),
     /// One of svirt's fixed patterns, written verbatim.
     Fixed(FixedPattern),
+    /// A child profile (`<binary> Cx -> <name>` and `profile <name> {…}`)
+    /// whose grants are made into rules like any other. Never nested.
+    Child(ChildProfile),
 }
 
 impl Target {
@@ -265,6 +340,7 @@ impl Target {
             Target::Entries(_) => "entries",
             Target::Pattern(_) => "pattern",
             Target::Fixed(_) => "fixed",
+            Target::Child(_) => "child profile",
         }
     }
 
@@ -276,6 +352,7 @@ impl Target {
                 p.clone()
             }
             Target::Fixed(f) => f.as_str().to_owned(),
+            Target::Child(c) => c.kind.binary().as_str().to_owned(),
             Target::Pattern(parts) => parts
                 .iter()
                 .map(|p| match p {
@@ -401,6 +478,8 @@ pub enum Origin {
     },
     /// `<launchSecurity>` (SEV, SEV-SNP).
     LaunchSecurity,
+    /// The child profile passt runs in (`<backend type='passt'>`).
+    Passt,
     /// The aggregated trailing rules.
     VhostNet,
     Vfio,
@@ -468,6 +547,7 @@ impl fmt::Display for Origin {
             Origin::Pstore { index } => write!(f, "pstore {index}"),
             Origin::Audio { index, role } => write!(f, "audio backend {index} {role}"),
             Origin::LaunchSecurity => write!(f, "launch security (SEV)"),
+            Origin::Passt => write!(f, "passt network back-end (child profile)"),
             Origin::VhostNet => write!(f, "vhost-net for virtio NICs"),
             Origin::Vfio => write!(f, "VFIO for assigned devices"),
             Origin::Gl => write!(f, "GL rendering libraries and devices"),
@@ -546,6 +626,16 @@ impl Grant {
     /// A svirt-written pattern.
     pub fn pattern(parts: Vec<PatternPart>, access: Access, origin: Origin) -> Grant {
         Grant::svirt(Target::Pattern(parts), access, origin)
+    }
+
+    /// A child profile for `kind`, with this VM's `grants` inside. Its
+    /// access is the program's: it is executed (`x`, rendered `Cx`).
+    pub fn child(kind: ChildKind, grants: Vec<Grant>, origin: Origin) -> Grant {
+        Grant::svirt(
+            Target::Child(ChildProfile { kind, grants }),
+            Access::R,
+            origin,
+        )
     }
 
     /// One of svirt's fixed patterns.

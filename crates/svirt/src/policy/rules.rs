@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::escape::{self, EscapeError};
 use super::grammar;
-use super::grant::{Glob, Grant, Mode, Origin, PatternPart, Target};
+use super::grant::{ChildKind, ChildProfile, Glob, Grant, Mode, Origin, PatternPart, Target};
 use super::path::{self, PathVerdict, PrefixMatch, TreeRefusal};
 use crate::host::Host;
 use crate::Settings;
@@ -193,6 +193,7 @@ fn rule_for(
         source,
     };
     let (pattern, canonical, shape) = match &grant.target {
+        Target::Child(child) => return child_rule(grant, child, cx, diagnostics).map(Some),
         Target::Fixed(f) => (f.as_str().to_owned(), None, Shape::File),
         Target::Pattern(parts) => (
             render_pattern(parts, cx.settings).map_err(escape_err)?,
@@ -239,6 +240,57 @@ fn rule_for(
         canonical,
         text,
     }))
+}
+
+/// A child profile as one rule: each of its grants is made by
+/// [`rule_for`] (so checked like any other), the block is formatted by
+/// [`write_child`], and the whole text is checked against [`grammar`].
+fn child_rule(
+    grant: &Grant,
+    child: &ChildProfile,
+    cx: &Cx<'_>,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Result<Rule, PolicyError> {
+    let grammar_err = |reason: String| PolicyError::Grammar {
+        origin: grant.origin.clone(),
+        reason,
+    };
+    let mut inner = Vec::new();
+    for g in &child.grants {
+        if matches!(g.target, Target::Child(_)) {
+            return Err(grammar_err(
+                "a child profile inside a child profile".to_owned(),
+            ));
+        }
+        if let Some(rule) = rule_for(g, cx, diagnostics)? {
+            inner.push(rule.text);
+        }
+    }
+    let text = write_child(child.kind, &inner);
+    grammar::check_rules_text(&text, cx.settings.escape_paths)
+        .map_err(|e| grammar_err(e.to_string()))?;
+    Ok(Rule {
+        grant: grant.clone(),
+        canonical: None,
+        text,
+    })
+}
+
+/// The text of a child profile: the exec transition, the header, the
+/// inner rules (made by [`write_rule`], one level deeper), the kind's
+/// fixed lines, the closing brace.
+fn write_child(kind: ChildKind, inner: &[String]) -> String {
+    let mut text = String::new();
+    let _ = writeln!(text, "{}", kind.exec_line());
+    let _ = writeln!(text, "{}", kind.header_line());
+    for line in inner.iter().flat_map(|rule| rule.lines()) {
+        let _ = writeln!(text, "  {line}");
+    }
+    for line in kind.fixed_lines() {
+        let _ = writeln!(text, "{line}");
+    }
+    let _ = writeln!(text, "{}", ChildKind::CLOSE_LINE);
+    text
 }
 
 const QUIET_DENY_COMMENT: &str = "  # don't audit writes to readonly files\n";

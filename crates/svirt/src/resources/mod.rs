@@ -26,6 +26,7 @@ mod input;
 mod launch;
 mod memory;
 mod net;
+mod passt;
 mod pstore;
 mod shmem;
 mod smartcard;
@@ -245,13 +246,26 @@ pub(crate) fn run_name(
     prefix: &str,
     suffix: &str,
 ) -> Vec<crate::policy::PatternPart> {
+    run_name_with(domain, settings, prefix, suffix, str::to_owned)
+}
+
+/// [`run_name`], with `transform` applied to the text after the id (the
+/// cut name and `suffix`): libvirt XML-escapes some per-run names (pid
+/// files, `virPidFileBuildPath`).
+pub(crate) fn run_name_with(
+    domain: &Domain,
+    settings: &Settings,
+    prefix: &str,
+    suffix: &str,
+    transform: fn(&str) -> String,
+) -> Vec<crate::policy::PatternPart> {
     use crate::policy::{Glob, PatternPart};
     let stable =
         settings.stable_run_dirs && domain.id.is_some() && domain.name.len() <= SHORT_NAME_BYTES;
     if !stable {
         return vec![PatternPart::Name(format!(
-            "{prefix}{}{suffix}",
-            short_name(domain)
+            "{prefix}{}",
+            transform(&format!("{}{suffix}", short_name(domain)))
         ))];
     }
     let mut parts = Vec::new();
@@ -259,7 +273,10 @@ pub(crate) fn run_name(
         parts.push(PatternPart::Name(prefix.to_owned()));
     }
     parts.push(PatternPart::Glob(Glob::RunId));
-    parts.push(PatternPart::Name(format!("-{}{suffix}", domain.name)));
+    parts.push(PatternPart::Name(transform(&format!(
+        "-{}{suffix}",
+        domain.name
+    ))));
     parts
 }
 

@@ -25,6 +25,7 @@ pub(super) fn add(cx: &mut Collector) -> Result<(), ResourcesError> {
             cx.needs.vhost_net = true;
         }
     }
+    super::passt::add(cx);
     Ok(())
 }
 
@@ -115,6 +116,7 @@ mod tests {
             source_path: None,
             source_type: None,
             target_dev: None,
+            ..Default::default()
         }
     }
 

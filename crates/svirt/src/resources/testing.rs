@@ -167,6 +167,9 @@ pub fn show(grants: &[Grant]) -> Vec<String> {
                 Target::Subtree(d) => format!("subtree {d}"),
                 Target::Entries(d) => format!("entries {d}"),
                 Target::Fixed(f) => f.as_str().to_owned(),
+                Target::Child(c) => {
+                    format!("child {} [{}]", c.kind.name(), show(&c.grants).join(", "))
+                }
                 Target::Pattern(parts) => parts
                     .iter()
                     .map(|p| match p {

@@ -68,6 +68,7 @@ mod tests {
             source_path: None,
             source_type: None,
             target_dev: None,
+            ..Default::default()
         }];
         d.devices.hostdevs = vec![crate::domain::HostDev {
             mode: "subsystem".into(),

@@ -51,6 +51,8 @@ pub(super) fn parse_interface(node: Node<'_, '_>) -> Result<Interface> {
         model: child(node, "model").and_then(|m| attr(m, "type")),
         driver_name: child(node, "driver").and_then(|d| attr(d, "name")),
         backend: child(node, "backend").and_then(|b| attr(b, "type")),
+        backend_log: child(node, "backend").and_then(|b| attr(b, "logFile")),
+        alias: child(node, "alias").and_then(|a| attr(a, "name")),
         source_path,
         source_type,
         target_dev: child(node, "target").and_then(|t| attr(t, "dev")),
@@ -70,7 +72,8 @@ mod tests {
              <interface type='vhostuser'><source type='unix' path='/run/vu0' mode='server'/>\
                <model type='virtio'/></interface>\
              <interface type='vdpa'><source dev='/dev/vhost-vdpa-0'/></interface>\
-             <interface type='user'><backend type='passt'/></interface>\
+             <interface type='user'><backend type='passt' logFile='/l/p.log'/>\
+               <alias name='ua-x'/></interface>\
              <interface type='direct'><source dev='eth0' mode='vepa'/></interface>\
              <interface type='direct'><source dev='eth0' mode='bridge'/>\
                <target dev='macvtap3'/></interface>",
@@ -85,6 +88,9 @@ mod tests {
         assert_eq!(i[2].source_path.as_deref(), Some("/dev/vhost-vdpa-0"));
         assert_eq!(i[2].source_type, None);
         assert_eq!(i[3].backend.as_deref(), Some("passt"));
+        assert_eq!(i[3].backend_log.as_deref(), Some("/l/p.log"));
+        assert_eq!(i[3].alias.as_deref(), Some("ua-x"));
+        assert_eq!(i[0].alias, None);
         assert_eq!(i[4].source_path, None);
         assert_eq!(i[4].target_dev, None);
         assert_eq!(i[5].target_dev.as_deref(), Some("macvtap3"));
