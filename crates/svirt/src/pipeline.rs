@@ -138,7 +138,38 @@ pub struct GeneratedProfile {
     pub files: Option<String>,
 }
 
-/// XML → profile text, in one call.
+/// The abstraction of libvirt's own profile template.
+pub const DISTRIBUTION_ABSTRACTION: &str = "abstractions/libvirt-qemu";
+
+/// Whether a VM profile (or the template it is made from) includes the
+/// distribution's `abstractions/libvirt-qemu`. Debian 13's defines its own
+/// `passt` child profile and `/usr/bin/passt Cx -> passt`; a second child
+/// of that name, or a second transition for the binary, would make the
+/// whole profile fail to compile. [`Settings::passt_child`] is for
+/// profiles made from svirt's template and abstraction (`svirt policy
+/// install`); under the distribution's, the helper leaves passt to it.
+pub fn includes_distribution_abstraction(profile: &str) -> bool {
+    profile.lines().any(|line| {
+        let t = line.trim_start();
+        let t = t.strip_prefix('#').unwrap_or(t);
+        t.starts_with("include") && t.contains(&format!("<{DISTRIBUTION_ABSTRACTION}>"))
+    })
+}
+
+/// `settings` for a VM whose profile is (or will be) `profile`: without
+/// [`Settings::passt_child`] when the profile includes the distribution's
+/// abstraction ([`includes_distribution_abstraction`]).
+pub fn settings_for_profile(settings: &Settings, profile: &str) -> Settings {
+    let mut s = settings.clone();
+    if s.passt_child && includes_distribution_abstraction(profile) {
+        s.passt_child = false;
+    }
+    s
+}
+
+/// XML → profile text, in one call. With [`Settings::passt_child`], a
+/// template that includes the distribution's abstraction gets no passt
+/// child ([`settings_for_profile`]).
 pub fn generate(
     xml: &str,
     settings: &Settings,
@@ -147,6 +178,7 @@ pub fn generate(
     limits: &Limits,
 ) -> Result<GeneratedProfile, PipelineError> {
     let domain = parse_domain(xml, limits)?;
+    let settings = &settings_for_profile(settings, template);
     let policy = policy_for(&domain, settings, host, &[])?;
     let qemu = domain.virt_type.is_qemu_family();
     let profile = render_profile(template, &policy.name, qemu, settings.include_if_exists)?;

@@ -280,9 +280,10 @@ fn domain_rules(
     args: &Args,
     xml: &str,
     config: &Config,
-    host: &dyn Host,
+    cx: &Context<'_>,
     out: &mut Output,
 ) -> Result<(Domain, RuleSet), Failure> {
+    let host = cx.host;
     let settings = &config.settings;
     let domain = parse_domain_as(xml, &Limits::default(), settings.parser_11_3)
         .map_err(Failure::Definition)?;
@@ -290,6 +291,17 @@ fn domain_rules(
     if ProfileName::for_uuid(&domain.uuid).as_str() != args.name {
         return Err(Failure::UuidMismatch);
     }
+    let adjusted;
+    let settings = if settings.passt_child {
+        let files = ProfileFiles::new(cx.dir, &args.name);
+        adjusted = match vm_profile_text(&files, &domain) {
+            Some(text) => pipeline::settings_for_profile(settings, &text),
+            None => settings.clone(),
+        };
+        &adjusted
+    } else {
+        settings
+    };
     let policy = match pipeline::policy_for(&domain, settings, host, &[]) {
         Ok(p) => p,
         Err(PipelineError::Policy(f)) => {
@@ -313,6 +325,28 @@ fn domain_rules(
     Ok((domain, policy.rules))
 }
 
+/// The text of the VM's profile (`passt_child`): the profile file when it
+/// has any, else the template the helper would make it from (as
+/// [`create_profile`] chooses it). `None` when neither can be read.
+fn vm_profile_text(files: &ProfileFiles, domain: &Domain) -> Option<String> {
+    let profile = files.profile();
+    if let Ok(Some(size)) = files::probe(&profile) {
+        if size > 0 {
+            return pipeline::read_template(&profile).ok();
+        }
+    }
+    for candidate in pipeline::template_candidates(domain.virt_type) {
+        let path = files.template(&candidate);
+        if let Ok(Some(_)) = files::probe(&path) {
+            return pipeline::read_template(&path).ok();
+        }
+    }
+    domain
+        .virt_type
+        .is_qemu_family()
+        .then(|| pipeline::BUILTIN_QEMU_TEMPLATE.to_owned())
+}
+
 /// `-c` and `-r`.
 fn create_or_replace(
     args: &Args,
@@ -328,7 +362,7 @@ fn create_or_replace(
         }
         None => None,
     };
-    let (domain, definition) = domain_rules(args, &xml, config, cx.host, out)?;
+    let (domain, definition) = domain_rules(args, &xml, config, cx, out)?;
     let mut text = definition.text();
     if let Some(file) = &extra {
         let added = extra_rules(file, &domain, settings, cx.host, out, &definition)?;
