@@ -587,9 +587,23 @@ fn read_files_rules(policy_dir: &Path, profile: &str) -> Rules {
             Err(e) if !required && e.kind() == io::ErrorKind::NotFound => continue,
             Err(e) => return Rules::Unknown(format!("cannot read {}: {e}", path.display())),
         };
+        // A child profile's rules (passt's) are not the VM's own, and its
+        // exec transition names a program, not a file the VM may use.
+        let mut in_child = false;
         for line in text.lines() {
             let line = line.trim();
             if line.starts_with('#') {
+                continue;
+            }
+            if in_child {
+                in_child = line != "}";
+                continue;
+            }
+            if line.starts_with("profile ") && line.ends_with('{') {
+                in_child = true;
+                continue;
+            }
+            if line.contains(" -> ") {
                 continue;
             }
             let (deny, line) = match line.strip_prefix("deny ") {

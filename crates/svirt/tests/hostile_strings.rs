@@ -31,6 +31,9 @@ enum Loc {
     /// The `<name>` text, in a domain with an emulated TPM (whose log
     /// file is named after the domain).
     NameWithTpm,
+    /// The `<name>` text, in a domain with a passt interface (whose
+    /// socket and pid file are named after the domain).
+    NameWithPasst,
     /// Inside `<os>`.
     Os,
     /// A child of `<domain>` (sysinfo).
@@ -114,6 +117,26 @@ fn build_fields() -> Vec<Field> {
             "probe-vm",
             "/probe-vm-swtpm.log",
         ),
+        safe_only(benign(
+            field("domain name with passt", NameWithPasst, Kind::Value, "@S@"),
+            "probe-vm",
+            "-probe-vm-net0-passt.pid",
+        )),
+        safe_only(benign(
+            field(
+                "passt interface alias",
+                Devices,
+                Kind::Value,
+                "<interface type='user'><backend type='passt'/><alias name='@S@'/></interface>",
+            ),
+            "ua-probe",
+            "-vm-ua-probe.socket",
+        )),
+        safe_only(path(
+            "passt log file",
+            Devices,
+            "<interface type='user'><backend type='passt' logFile='@S@'/></interface>",
+        )),
         // Disks. `<backingStore/>` ends each chain, so no image header is
         // read (the symlink cases run on the real host).
         path(
@@ -469,6 +492,10 @@ impl Field {
                 devices = "<tpm model='tpm-crb'><backend type='emulator' version='2.0'/></tpm>"
                     .to_owned();
             }
+            Loc::NameWithPasst => {
+                name = snippet;
+                devices = "<interface type='user'><backend type='passt'/></interface>".to_owned();
+            }
             Loc::Os => os = snippet,
             Loc::Root => root = snippet,
             Loc::Devices => devices = snippet,
@@ -631,7 +658,13 @@ fn check_generated(case: &Case<'_>, g: &GeneratedProfile) -> Result<(), TestCase
     }
     let locations = path::no_tree_locations(&case.settings.layout);
     let own = pipeline::vm_context(&g.domain).own_dir_names;
-    for rule in &g.policy.rules.rules {
+    let all = g
+        .policy
+        .rules
+        .rules
+        .iter()
+        .flat_map(|r| std::iter::once(r).chain(&r.inner));
+    for rule in all {
         let Some(c) = rule.canonical.as_deref() else {
             continue;
         };

@@ -288,6 +288,50 @@ mod tests {
         }
     }
 
+    fn passt_child(inner: &str) -> String {
+        let k = ChildKind::Passt;
+        let mut text = format!("{}\n{}\n", k.exec_line(), k.header_line());
+        text.push_str(inner);
+        for l in k.fixed_lines() {
+            text.push_str(&l);
+            text.push('\n');
+        }
+        text.push_str(ChildKind::CLOSE_LINE);
+        text.push('\n');
+        text
+    }
+
+    #[test]
+    fn child_profiles_of_svirts_shape_only() {
+        let id = Glob::RunId.as_str();
+        let good = passt_child(&format!(
+            "    \"/usr/bin/passt\" r,\n    \"/run/libvirt/qemu/passt/{id}-vm-net0.socket\" rw,\n"
+        ));
+        assert!(ok(&good), "{good}");
+        assert!(ok(&format!("  \"/x\" rw,\n{good}  \"/y\" rw,\n")));
+        for bad in [
+            // Not closed, closed twice, nested, a rule at the wrong depth.
+            good.replace("\n  }\n", "\n"),
+            format!("{good}  }}\n"),
+            passt_child(&passt_child("")),
+            passt_child("  \"/x\" rw,\n"),
+            passt_child("      \"/x\" rw,\n"),
+            // Live input inside, other statements, other names.
+            passt_child("    \"/data/*.img\" rw,\n"),
+            passt_child("    capability sys_admin,\n"),
+            passt_child("    signal (receive) set=(kill) peer=libvirtd,\n"),
+            passt_child("    include <abstractions/passt>\n"),
+            good.replace("profile passt {", "profile other {"),
+            good.replace("Cx -> passt,", "Ux,"),
+            "  \"/usr/bin/passt\" Cx -> other,".to_owned(),
+            "  }".to_owned(),
+            // The child's fixed lines only inside it.
+            "    include if exists <abstractions/passt>".to_owned(),
+        ] {
+            assert!(!ok(&bad), "{bad}");
+        }
+    }
+
     #[test]
     fn libvirt_mode_leaves_patterns_but_never_quotes() {
         assert!(check_rules_text("  \"/data/*.img\" rwk,", false).is_ok());

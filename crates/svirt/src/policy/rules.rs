@@ -103,6 +103,10 @@ pub struct Rule {
     pub canonical: Option<String>,
     /// The rule lines, each indented and newline-terminated.
     pub text: String,
+    /// The rules inside a child profile ([`Target::Child`]), each as
+    /// [`rule_for`] made it (their text, one level deeper, is part of
+    /// `text`); empty for every other rule.
+    pub inner: Vec<Rule>,
 }
 
 /// The rules for a VM, in order, and what was reported while making them.
@@ -239,6 +243,7 @@ fn rule_for(
         grant,
         canonical,
         text,
+        inner: Vec::new(),
     }))
 }
 
@@ -263,23 +268,25 @@ fn child_rule(
             ));
         }
         if let Some(rule) = rule_for(g, cx, diagnostics)? {
-            inner.push(rule.text);
+            inner.push(rule);
         }
     }
-    let text = write_child(child.kind, &inner);
+    let texts: Vec<&str> = inner.iter().map(|r| r.text.as_str()).collect();
+    let text = write_child(child.kind, &texts);
     grammar::check_rules_text(&text, cx.settings.escape_paths)
         .map_err(|e| grammar_err(e.to_string()))?;
     Ok(Rule {
         grant: grant.clone(),
         canonical: None,
         text,
+        inner,
     })
 }
 
 /// The text of a child profile: the exec transition, the header, the
 /// inner rules (made by [`write_rule`], one level deeper), the kind's
 /// fixed lines, the closing brace.
-fn write_child(kind: ChildKind, inner: &[String]) -> String {
+fn write_child(kind: ChildKind, inner: &[&str]) -> String {
     let mut text = String::new();
     let _ = writeln!(text, "{}", kind.exec_line());
     let _ = writeln!(text, "{}", kind.header_line());

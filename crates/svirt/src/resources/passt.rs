@@ -121,6 +121,136 @@ fn xml_escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::VirtType;
+    use crate::pipeline::policy_for;
+    use crate::resources::testing::{domain, FakeHost};
+    use crate::Settings;
+
+    /// The `.files` text from the child's exec line on.
+    fn child_text(d: &crate::domain::Domain, settings: &Settings) -> String {
+        let text = policy_for(d, settings, &FakeHost::default(), &[])
+            .unwrap()
+            .rules
+            .text();
+        match text.find("  \"/usr/bin/passt\" Cx") {
+            Some(at) => text[at..].to_owned(),
+            None => String::new(),
+        }
+    }
+
+    fn passt_vm(name: &str, id: Option<i64>) -> crate::domain::Domain {
+        let mut d = domain(name);
+        d.virt_type = VirtType::Qemu;
+        d.id = id;
+        let mut user = nic("user", None);
+        user.backend = Some("passt".into());
+        user.backend_log = Some("/var/log/passt/web.log".into());
+        let mut vhost = nic("vhostuser", Some("ua-fast"));
+        vhost.backend = Some("passt".into());
+        d.devices.interfaces = vec![nic("network", None), user, vhost];
+        d
+    }
+
+    #[test]
+    fn the_files_text_of_a_passt_domain() {
+        // Not live: the id is libvirt's default, and the aliases are the
+        // ones libvirt will assign (the network NIC takes net0).
+        let d = passt_vm("web", None);
+        assert_eq!(
+            child_text(&d, &Settings::safe()),
+            "  \"/usr/bin/passt\" Cx -> passt,\n\
+             \x20 profile passt {\n\
+             \x20   \"/usr/bin/passt\" r,\n\
+             \x20   \"/run/libvirt/qemu/passt/-1-web-net1.socket\" rw,\n\
+             \x20   \"/run/libvirt/qemu/passt/-1-web-net1-passt.pid\" rw,\n\
+             \x20   \"/var/log/passt/web.log\" w,\n\
+             \x20   \"/run/libvirt/qemu/passt/-1-web-ua-fast.socket\" rw,\n\
+             \x20   \"/run/libvirt/qemu/passt/-1-web-ua-fast-passt.pid\" rw,\n\
+             \x20   signal (receive) set=(term) peer=libvirtd,\n\
+             \x20   signal (receive) set=(term) peer=/usr/sbin/libvirtd,\n\
+             \x20   signal (receive) set=(term) peer=virtqemud,\n\
+             \x20   include if exists <abstractions/passt>\n\
+             \x20 }\n"
+        );
+        // Live, with `stable_run_dirs`: the id is svirt's digits-only glob.
+        let live = passt_vm("web", Some(42));
+        let id = crate::policy::Glob::RunId.as_str();
+        let text = child_text(&live, &Settings::safe());
+        assert!(text.contains(&format!(
+            "    \"/run/libvirt/qemu/passt/{id}-web-net1.socket\" rw,\n"
+        )));
+        let mut literal = Settings::safe();
+        literal.stable_run_dirs = false;
+        let text = child_text(&live, &literal);
+        assert!(text.contains("    \"/run/libvirt/qemu/passt/42-web-ua-fast-passt.pid\" rw,\n"));
+        // A name libvirt cuts keeps the literal id.
+        let long = passt_vm("a-rather-long-domain-name", Some(42));
+        let text = child_text(&long, &Settings::safe());
+        assert!(text.contains("/passt/42-a-rather-long-domain-net1.socket\" rw,"));
+    }
+
+    #[test]
+    fn nothing_in_compat_mode_or_without_passt() {
+        let d = passt_vm("web", Some(3));
+        for settings in [
+            Settings::libvirt_compatible(),
+            Settings::libvirt_compatible_with(crate::LibvirtVersion::V11_3),
+        ] {
+            let mut settings = settings;
+            settings.vhostuser_socket_required = false;
+            let text = policy_for(&d, &settings, &FakeHost::default(), &[])
+                .unwrap()
+                .rules
+                .text();
+            assert!(!text.contains("passt"), "{text}");
+        }
+        let mut off = Settings::safe();
+        off.passt_child = false;
+        assert_eq!(child_text(&d, &off), "");
+        let mut plain = d.clone();
+        for n in &mut plain.devices.interfaces {
+            n.backend = None;
+        }
+        assert_eq!(child_text(&plain, &Settings::safe()), "");
+        // Only one child, however many passt interfaces.
+        let text = child_text(&d, &Settings::safe());
+        assert_eq!(text.matches("profile passt {").count(), 1);
+    }
+
+    #[test]
+    fn hostile_names_and_aliases_are_escaped_or_refused() {
+        // Pattern characters: escaped. libvirt XML-escapes the pid file's
+        // name (`&` → `&amp;`), not the socket's.
+        let mut d = passt_vm("w*b&[x]", None);
+        d.devices.interfaces[2].alias = Some("ua-{a,b}".into());
+        let text = child_text(&d, &Settings::safe());
+        assert!(
+            text.contains("\"/run/libvirt/qemu/passt/-1-w\\*b&\\[x\\]-net1.socket\" rw,"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"/run/libvirt/qemu/passt/-1-w\\*b&amp;\\[x\\]-net1-passt.pid\" rw,"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\"/run/libvirt/qemu/passt/-1-w\\*b&\\[x\\]-ua-\\{a\\,b\\}.socket\" rw,"),
+            "{text}"
+        );
+        crate::policy::grammar::check_rules_text(&text, true).unwrap();
+        // An alias that would leave the directory, or a control
+        // character: refused, naming the problem.
+        for bad in ["ua-../../x", "ua-x/y", "ua-\u{1}"] {
+            let mut d = passt_vm("web", None);
+            d.devices.interfaces[2].alias = Some(bad.into());
+            let e = policy_for(&d, &Settings::safe(), &FakeHost::default(), &[]).unwrap_err();
+            assert!(e.to_string().contains("refused"), "{bad}: {e}");
+        }
+        // A restricted log file is refused like any path.
+        let mut d = passt_vm("web", None);
+        d.devices.interfaces[1].backend_log = Some("/etc/shadow".into());
+        let e = policy_for(&d, &Settings::safe(), &FakeHost::default(), &[]).unwrap_err();
+        assert!(e.to_string().contains("/etc/shadow"), "{e}");
+    }
 
     fn nic(kind: &str, alias: Option<&str>) -> Interface {
         Interface {
