@@ -218,3 +218,29 @@ pub fn read_template(path: &Path) -> std::io::Result<String> {
     }
     Ok(text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_distribution_abstraction_is_recognised() {
+        for debian in [
+            "profile LIBVIRT_TEMPLATE {\n  #include <abstractions/libvirt-qemu>\n}\n",
+            "profile x {\n  include <abstractions/libvirt-qemu>\n}\n",
+        ] {
+            assert!(includes_distribution_abstraction(debian), "{debian}");
+            assert!(!settings_for_profile(&Settings::safe(), debian).passt_child);
+        }
+        for ours in [
+            BUILTIN_QEMU_TEMPLATE,
+            "profile x {\n  #include <abstractions/libvirt-qemu.d>\n}\n",
+            // A comment, not an include.
+            "profile x {\n  # include <abstractions/libvirt-qemu>\n}\n",
+            "profile x {\n  /etc/abstractions/libvirt-qemu r,\n}\n",
+        ] {
+            assert!(!includes_distribution_abstraction(ours), "{ours}");
+            assert!(settings_for_profile(&Settings::safe(), ours).passt_child);
+        }
+    }
+}
