@@ -100,9 +100,9 @@ for t in apparmor_parser aa-exec virsh /usr/sbin/libvirtd /usr/sbin/virtlogd qem
 	command -v "$t" >/dev/null || die "missing tool: $t"
 done
 for m in "${MODES[@]}"; do
-	case $m in capture | ours | ours-profile | libvirt | true | policy | policy-debian) ;; *) die "unknown mode '$m' (capture, ours, ours-profile, libvirt, true, policy, policy-debian)" ;; esac
+	case $m in capture | ours | ours-profile | libvirt | true | policy | policy-debian | passt) ;; *) die "unknown mode '$m' (capture, ours, ours-profile, libvirt, true, policy, policy-debian, passt)" ;; esac
 done
-if printf '%s\n' "${MODES[@]}" | grep -qx 'ours\|ours-profile\|policy'; then
+if printf '%s\n' "${MODES[@]}" | grep -qx 'ours\|ours-profile\|policy\|passt'; then
 	[ -x "$OURS" ] || die "$OURS not built (cargo build --release -p virt-aa-helper -p svirt-cli)"
 fi
 OWNPROF=$REPO/policy/usr.lib.libvirt.virt-aa-helper
@@ -926,6 +926,7 @@ for MODE in "${MODES[@]}"; do
 	true) negative_control ;;
 	capture) capture_mode ;;
 	policy | policy-debian) policy_mode ;;
+	passt) passt_mode ;;
 	*) run_helper_mode ;;
 	esac
 	info "mode $MODE took $(($(date +%s) - t_mode)) s"

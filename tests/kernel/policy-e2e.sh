@@ -544,3 +544,92 @@ policy_summary() {
 			}
 		}' "$POLICY_RESULTS" | tee "$T/policy-isolation.log"
 }
+
+# Mode `passt` (libvirt 11 only, issue 16): two VMs with a passt user-mode
+# NIC under svirt's template (svirt policy install). libvirtd starts passt
+# in the VM's profile; svirt's helper gives it the child profile
+# libvirt-<uuid>//passt with this VM's passt socket and pid file only.
+passt_mode() {
+	local a=e2e-na b=e2e-nb ua ub n x pid ppid r mark own_ok=1
+	[ "$V11" = 1 ] || { fail "mode passt needs libvirt 11 (passt backends)"; return; }
+	command -v passt >/dev/null || { fail "passt is not installed in this root"; return; }
+	cp "$REPO/policy/abstractions/svirt-qemu" /etc/apparmor.d/abstractions/svirt-qemu || die "cp abstraction"
+	"$SVIRT_CLI" policy install >"$T/policy.out" 2>&1 || { fail "svirt policy install: $(cat "$T/policy.out")"; return; }
+	start_libvirtd ours-profile
+	ua=$(cat /proc/sys/kernel/random/uuid)
+	ub=$(cat /proc/sys/kernel/random/uuid)
+	mark=$(dmesg | wc -l)
+	for n in "$a:$ua" "$b:$ub"; do
+		x=$T/${n%%:*}.xml
+		qemu-img create -q -f qcow2 "$IMAGES/${n%%:*}.qcow2" 16M || die "qemu-img create"
+		cat >"$x" <<XML
+<domain type='qemu'>
+  <name>${n%%:*}</name>
+  <uuid>${n#*:}</uuid>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices>
+    <emulator>/usr/bin/qemu-system-x86_64</emulator>
+    <disk type='file' device='disk'>
+      <driver name='qemu' type='qcow2'/>
+      <source file='$IMAGES/${n%%:*}.qcow2'/>
+      <target dev='vda' bus='virtio'/>
+    </disk>
+    <interface type='user'>
+      <backend type='passt'/>
+      <model type='virtio'/>
+    </interface>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+XML
+		virsh -q define "$x" >/dev/null || { fail "virsh define ${n%%:*}"; return; }
+		timed "start-${n%%:*}" virsh start --paused "${n%%:*}"
+		record
+		[ "$RC" = 0 ] || { fail "virsh start ${n%%:*} (passt): $OUT"; return; }
+	done
+	local pa=libvirt-$ua pb=libvirt-$ub
+	grep -q '^  profile passt {' "$PDIR/$pa.files" &&
+		pass "$pa.files has its own passt child profile: $(grep -F '/run/libvirt/qemu/passt/' "$PDIR/$pa.files" | sed 's/^ *//' | tr '\n' ' ')" ||
+		fail "$pa.files has no passt child profile"
+	for n in "$a:$pa" "$b:$pb"; do
+		pid=$(qemu_pid "${n%%:*}")
+		r=$(cat "/proc/$pid/attr/current" 2>/dev/null)
+		[ "$r" = "${n#*:} (enforce)" ] && pass "${n%%:*}: QEMU runs as '$r'" || fail "${n%%:*}: QEMU label '$r'"
+		ppid=$(pgrep -f "passt.*${n%%:*}" | head -1)
+		r=$(cat "/proc/$ppid/attr/current" 2>/dev/null)
+		[ -n "$ppid" ] && [ "$r" = "${n#*:}//passt (enforce)" ] &&
+			pass "${n%%:*}: passt (pid $ppid) runs as '$r'" || fail "${n%%:*}: passt pid '$ppid' label '$r'"
+	done
+	sleep 1
+	dmesg | tail -n +"$((mark + 1))" | grep 'apparmor="DENIED"' | grep -E "profile=\"($pa|$pb)" >"$T/denied-passt.log"
+	if [ -s "$T/denied-passt.log" ]; then
+		fail "DENIED lines while the passt VMs started:"
+		sed -E 's/.*apparmor="DENIED" //; s/ pid=[0-9]+//' "$T/denied-passt.log" | sort | uniq -c | sed 's/^/    /'
+	else
+		pass "no DENIED line for $pa, $pb or their passt children"
+	fi
+	# A's passt against B's passt files: its own pid file is readable, B's is not
+	local pida pidb
+	pida=$(ls /run/libvirt/qemu/passt/*-"$a"-*-passt.pid 2>/dev/null | head -1)
+	pidb=$(ls /run/libvirt/qemu/passt/*-"$b"-*-passt.pid 2>/dev/null | head -1)
+	if [ -z "$pida" ] || [ -z "$pidb" ]; then
+		fail "passt pid files not found: $(ls /run/libvirt/qemu/passt/ 2>&1 | tr '\n' ' ')"
+	else
+		probe_as "$(owner_of "$pida")" "$pa//passt" r "$pida" && pass "$pa//passt reads its own $pida" ||
+			fail "$pa//passt cannot read its own $pida (the probe is broken)"
+		if probe_as "$(owner_of "$pidb")" "$pa//passt" r "$pidb" || probe_as "$(owner_of "$pidb")" "$pa//passt" w "$pidb"; then
+			fail "$pa//passt reaches B's $pidb"
+		else
+			pass "$pa//passt cannot read or write B's $pidb"
+		fi
+	fi
+	for n in "$a" "$b"; do
+		virsh destroy "$n" >/dev/null 2>&1
+		virsh -q undefine "$n" >/dev/null 2>&1
+	done
+	sleep 0.5
+	pgrep -f "passt.*e2e-n" >/dev/null && fail "a passt process is left after destroy" || pass "destroy stopped both passt processes"
+	"$SVIRT_CLI" policy restore >/dev/null 2>&1 || fail "svirt policy restore"
+}

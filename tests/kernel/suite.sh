@@ -1589,7 +1589,7 @@ fi
 if wanted libvirt11-e2e; then
 	section libvirt11-e2e "Debian 13's libvirtd 11.3 in a trixie root with svirt's helper swapped in"
 	if [ -n "${SVIRT_TRIXIE_ROOT:-}" ] && [ -x "$SVIRT_TRIXIE_ROOT/usr/sbin/libvirtd" ]; then
-		"$HERE/trixie-ns.sh" "$SVIRT_TRIXIE_ROOT" "$HERE/libvirt-e2e.sh" ${SVIRT_E2E11_MODES:-capture ours ours-profile libvirt true} ||
+		"$HERE/trixie-ns.sh" "$SVIRT_TRIXIE_ROOT" "$HERE/libvirt-e2e.sh" ${SVIRT_E2E11_MODES:-capture ours ours-profile libvirt true passt} ||
 			fail "libvirt-e2e.sh in the trixie root failed (its FAIL lines above)"
 	else
 		fail "no Debian 13 root (SVIRT_TRIXIE_ROOT='${SVIRT_TRIXIE_ROOT:-}'; scripts/kernel-tests.sh makes it with tests/libvirt-corpus/trixie-root.sh)"

@@ -21,7 +21,7 @@ set -eu
 
 root=${SVIRT_TRIXIE_ROOT:-${HOME:?}/.cache/svirt-trixie/root}
 mirror=${SVIRT_DEBIAN_MIRROR:-http://deb.debian.org}
-packages="apparmor libvirt-daemon-system ovmf libvirt-clients qemu-system-x86 qemu-utils busybox swtpm swtpm-tools socat iproute2 kmod procps"
+packages="apparmor libvirt-daemon-system ovmf libvirt-clients qemu-system-x86 qemu-utils busybox swtpm swtpm-tools socat iproute2 kmod procps passt"
 recipe="trixie minbase $packages"
 stamp="$root/.svirt-trixie-root"
 
