@@ -321,7 +321,10 @@ do_run() {
 
 	local quiet=quiet
 	[ "${AAVM_VERBOSE:-0}" = 1 ] && quiet=""
-	local append="console=ttyS0 $quiet panic=-1 aavm.kmoddir=$CACHE/kernel/$KVER/lib/modules/$KVER"
+	# log_buf_len: the suite finds what a step logged by counting dmesg lines
+	# from a mark; the default 256 KiB ring wraps during a full run, and
+	# counted lines then point at the wrong place
+	local append="console=ttyS0 $quiet panic=-1 log_buf_len=32M aavm.kmoddir=$CACHE/kernel/$KVER/lib/modules/$KVER"
 	local rootcache=${AAVM_ROOT_CACHE:-loose}
 	[ "$rootcache" != none ] && append+=" aavm.rootopts=cache=$rootcache"
 	[ -n "${AAVM_APPEND:-}" ] && append+=" $AAVM_APPEND"
